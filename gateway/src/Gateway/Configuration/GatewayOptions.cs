@@ -1,0 +1,76 @@
+namespace PubSubGateway.Configuration;
+
+/// <summary>Settings under <c>Gateway:</c>. Bound once at start-up and validated by <see cref="GatewayOptionsValidator"/>.</summary>
+public sealed class GatewayOptions
+{
+    public const string Section = "Gateway";
+
+    /// <summary>Node id; defaults to <c>POD_NAME</c> or the host name.</summary>
+    public string? NodeId { get; set; }
+
+    /// <summary>URL the router uses to reach this node; defaults to the first <c>--urls</c> address.</summary>
+    public string? AdvertiseUrl { get; set; }
+
+    /// <summary>NATS subject prefix: topic <c>a.b</c> maps to <c>&lt;prefix&gt;.a.b</c>.</summary>
+    public string SubjectPrefix { get; set; } = "gw.topic";
+
+    public LimitOptions Limits { get; set; } = new();
+
+    public OutboundOptions Outbound { get; set; } = new();
+
+    public HeartbeatOptions Heartbeat { get; set; } = new();
+}
+
+public sealed class LimitOptions
+{
+    /// <summary>Largest client frame accepted; a bigger one closes the connection with 1009.</summary>
+    public int MaxFrameBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Largest publish payload (the <c>data</c> value, an HTTP body, or a message from NATS).</summary>
+    public int MaxPayloadBytes { get; set; } = 64 * 1024;
+
+    public int MaxSubscriptionsPerConnection { get; set; } = 256;
+
+    /// <summary>Connections beyond this are accepted and closed at once with 1013 (try later).</summary>
+    public int MaxConnections { get; set; } = 20_000;
+
+    /// <summary>At most 256 (the protocol's ceiling).</summary>
+    public int MaxTopicBytes { get; set; } = 256;
+
+    /// <summary>At most 16 (the protocol's ceiling).</summary>
+    public int MaxTopicTokens { get; set; } = 16;
+
+    /// <summary>Protocol errors tolerated per connection within <see cref="ErrorWindowSeconds"/> before a 1008 close.</summary>
+    public int MaxErrorsPerWindow { get; set; } = 20;
+
+    public int ErrorWindowSeconds { get; set; } = 10;
+}
+
+public enum SlowConsumerPolicy
+{
+    /// <summary>Close the connection with 4008; the client reconnects (and resumes durable topics).</summary>
+    Disconnect,
+
+    /// <summary>Drop the oldest queued frames to make room, counting each drop.</summary>
+    DropOldest,
+}
+
+public sealed class OutboundOptions
+{
+    /// <summary>Cap on bytes queued for one connection and not yet written to its socket.</summary>
+    public int MaxQueueBytes { get; set; } = 1024 * 1024;
+
+    public SlowConsumerPolicy SlowConsumerPolicy { get; set; } = SlowConsumerPolicy.Disconnect;
+
+    /// <summary>How long a closing connection may take to flush its close frame before it is aborted.</summary>
+    public int CloseTimeoutMs { get; set; } = 5_000;
+}
+
+public sealed class HeartbeatOptions
+{
+    /// <summary>Interval of server WebSocket pings (also announced in <c>hello.heartbeat_ms</c>).</summary>
+    public int IntervalMs { get; set; } = 15_000;
+
+    /// <summary>A peer that has not answered a ping within this time is closed.</summary>
+    public int TimeoutMs { get; set; } = 30_000;
+}

@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using PubSubGateway.Configuration;
+using PubSubGateway.Observability;
+using PubSubGateway.Protocol;
+
+namespace PubSubGateway.Connections;
+
+/// <summary>
+/// One client WebSocket: a read loop that parses and answers frames (<c>ClientConnection.Receive.cs</c>,
+/// <c>ClientConnection.Ops.cs</c>) and a single writer loop that drains the connection's
+/// <see cref="OutboundQueue"/>. Every send goes through the queue, so frames keep their order and a
+/// slow socket never blocks fan-out.
+/// </summary>
+internal sealed partial class ClientConnection : IDisposable
+{
+    private readonly WebSocket _socket;
+    private readonly ConnectionServices _services;
+    private readonly GatewayOptions _options;
+    private readonly GatewayMetrics _metrics;
+    private readonly Dictionary<string, bool> _subscriptions = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _aborted = new();
+    private int _closeCode;
+    private string? _closeReason;
+    private Timer? _abortTimer;
+
+    public ClientConnection(WebSocket socket, ConnectionServices services)
+    {
+        _socket = socket;
+        _services = services;
+        _options = services.Options;
+        _metrics = services.Metrics;
+        Queue = new OutboundQueue(_options.Outbound.MaxQueueBytes, _options.Outbound.SlowConsumerPolicy);
+    }
+
+    public OutboundQueue Queue { get; }
+
+    public bool IsClosing => Volatile.Read(ref _closeCode) != 0;
+
+    /// <summary>Runs the connection until it is closed by either side; never throws for client misbehaviour.</summary>
+    public async Task RunAsync(CancellationToken requestAborted)
+    {
+        var id = _services.Manager.Register(this);
+        using var registration = requestAborted.UnsafeRegister(static s => ((ClientConnection)s!).Abort(), this);
+        Send(ServerFrames.Hello(_services.Node.Id, _options.Heartbeat.IntervalMs));
+        var writer = WriteLoopAsync();
+        try
+        {
+            await ReceiveLoopAsync();
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            // The peer vanished or the socket was aborted: nothing to answer.
+        }
+        catch (Exception ex)
+        {
+            Log.ConnectionFailed(_services.Logger, ex);
+            RequestClose(CloseCodes.InternalError, "internal error", discardPending: true);
+        }
+        finally
+        {
+            await ReleaseSubscriptionsAsync();
+            if (!IsClosing)
+            {
+                RequestClose(CloseCodes.Normal, "closed", discardPending: true);
+            }
+
+            await writer;
+            _services.Manager.Unregister(id, this);
+            _metrics.ConnectionsClosed.WithLabels(_closeCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+        }
+    }
+
+    /// <summary>Queues a frame this connection owns. Fan-out uses <see cref="Enqueue"/> with a shared frame.</summary>
+    public void Send(OutboundFrame frame) => Enqueue(frame);
+
+    /// <summary>Queues a (possibly shared) frame; applies the slow-consumer policy when the queue is full.</summary>
+    public void Enqueue(OutboundFrame frame)
+    {
+        var dropped = Queue.Enqueue(frame);
+        if (dropped > 0)
+        {
+            _metrics.Dropped(DropReason.QueueFull, dropped);
+        }
+        else if (dropped < 0 && !IsClosing)
+        {
+            _metrics.Dropped(DropReason.SlowConsumer);
+            Log.SlowConsumer(_services.Logger, Queue.Bytes);
+            RequestClose(CloseCodes.SlowConsumer, "slow consumer", discardPending: true);
+        }
+    }
+
+    /// <summary>
+    /// Starts closing: no more frames are queued, the writer sends the close frame after what is
+    /// still queued (or at once when <paramref name="discardPending"/>), and the socket is aborted
+    /// if the close has not completed within <c>Gateway:Outbound:CloseTimeoutMs</c>.
+    /// </summary>
+    public void RequestClose(int code, string reason, bool discardPending)
+    {
+        if (Interlocked.CompareExchange(ref _closeCode, code, 0) != 0)
+        {
+            return;
+        }
+
+        _closeReason = reason;
+        Queue.Complete(discardPending);
+        _abortTimer = new Timer(static s => ((ClientConnection)s!).Abort(), this, _options.Outbound.CloseTimeoutMs, Timeout.Infinite);
+    }
+
+    public void Dispose()
+    {
+        _abortTimer?.Dispose();
+        _aborted.Dispose();
+    }
+
+    private void Abort()
+    {
+        try
+        {
+            _aborted.Cancel();
+            _socket.Abort();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        try
+        {
+            while (await Queue.WaitAsync())
+            {
+                long delivered = 0;
+                while (Queue.TryDequeue(out var frame))
+                {
+                    try
+                    {
+                        await _socket.SendAsync(frame.Memory, WebSocketMessageType.Text, endOfMessage: true, _aborted.Token);
+                    }
+                    finally
+                    {
+                        frame.Release();
+                    }
+
+                    if (frame.IsMessage)
+                    {
+                        delivered++;
+                        _metrics.DeliveryLatency.Observe(Stopwatch.GetElapsedTime(frame.Timestamp).TotalSeconds);
+                    }
+                }
+
+                _metrics.Delivered.Inc(delivered);
+            }
+
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await _socket.CloseOutputAsync((WebSocketCloseStatus)_closeCode, _closeReason, _aborted.Token);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            Abort();
+        }
+        finally
+        {
+            Queue.Complete(discardPending: true);
+        }
+    }
+
+    private async Task ReleaseSubscriptionsAsync()
+    {
+        foreach (var key in _subscriptions.Keys)
+        {
+            await _services.Topics.RemoveAsync(key, this);
+        }
+
+        _subscriptions.Clear();
+    }
+}

@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Options;
+using PubSubGateway.Configuration;
+using PubSubGateway.Connections;
+using PubSubGateway.Http;
+using PubSubGateway.Messaging;
+using PubSubGateway.Observability;
+using PubSubGateway.Subscriptions;
+
+namespace PubSubGateway.Hosting;
+
+internal static class GatewayHostingExtensions
+{
+    /// <summary>Registers the gateway node: options (validated at start), bus, registry, connections.</summary>
+    public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateOnStart();
+        services.AddOptions<NatsOptions>().BindConfiguration(NatsOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddSingleton<IValidateOptions<NatsOptions>, NatsOptionsValidator>();
+
+        services.AddSingleton<NodeIdentity>();
+        services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<IMessageBus>(sp => string.IsNullOrWhiteSpace(sp.GetRequiredService<IOptions<NatsOptions>>().Value.Url)
+            ? new InProcessBus()
+            : ActivatorUtilities.CreateInstance<NatsBus>(sp));
+        services.AddSingleton<TopicRegistry>();
+        services.AddSingleton<ConnectionManager>();
+        services.AddSingleton<ConnectionServices>();
+        services.AddHostedService<BusLifetime>();
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        return builder;
+    }
+
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        app.UseWebSockets();
+        app.MapClientWebSockets();
+        app.MapPublishApi();
+        app.MapHealthAndMetrics();
+        return app;
+    }
+}

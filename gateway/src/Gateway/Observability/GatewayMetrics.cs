@@ -1,0 +1,97 @@
+using Prometheus;
+
+namespace PubSubGateway.Observability;
+
+internal enum DropReason
+{
+    SlowConsumer,
+    QueueFull,
+    InvalidJson,
+    TooLarge,
+    NatsPending,
+}
+
+internal enum MessageSource
+{
+    Bus,
+    Http,
+    WebSocket,
+}
+
+/// <summary>
+/// The node's Prometheus metrics, in a registry of its own (several nodes can share a process in
+/// tests). Labelled children are resolved once here so hot paths only touch pre-bound instruments.
+/// </summary>
+internal sealed class GatewayMetrics
+{
+    private readonly Counter.Child[] _received;
+    private readonly Counter.Child[] _dropped;
+
+    public GatewayMetrics()
+    {
+        Registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(Registry);
+
+        Connections = factory.CreateGauge("gateway_connections", "Open client WebSocket connections.");
+        ConnectionsOpened = factory.CreateCounter("gateway_connections_opened_total", "Client connections accepted.");
+        ConnectionsRejected = factory.CreateCounter("gateway_connections_rejected_total", "Client connections refused by a limit.", "reason");
+        ConnectionsClosed = factory.CreateCounter("gateway_connections_closed_total", "Client connections closed, by close code the server sent or 'peer'.", "code");
+        Subscriptions = factory.CreateGauge("gateway_subscriptions", "Client subscriptions (connection × topic or pattern).");
+        Topics = factory.CreateGauge("gateway_topics", "Distinct topics and patterns with local subscribers.");
+        NatsSubscriptions = factory.CreateGauge("gateway_nats_subscriptions", "Broker subscriptions held by this node (one per topic or pattern with local subscribers).");
+        NatsConnected = factory.CreateGauge("gateway_nats_connected", "1 while the broker connection is open.");
+
+        var received = factory.CreateCounter("gateway_messages_received_total", "Messages received, by source: bus (NATS or in-process, for local fan-out), http (publish API), ws (client pub op).", "source");
+        _received = [received.WithLabels("bus"), received.WithLabels("http"), received.WithLabels("ws")];
+
+        var dropped = factory.CreateCounter("gateway_messages_dropped_total", "Messages dropped, by reason.", "reason");
+        _dropped =
+        [
+            dropped.WithLabels("slow_consumer"), dropped.WithLabels("queue_full"), dropped.WithLabels("invalid_json"),
+            dropped.WithLabels("too_large"), dropped.WithLabels("nats_pending"),
+        ];
+
+        Delivered = factory.CreateCounter("gateway_messages_delivered_total", "Message frames written to client sockets.");
+        DeliveryLatency = factory.CreateHistogram(
+            "gateway_delivery_latency_seconds",
+            "Time from a message reaching this node to its frame being written to a client socket.",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
+        ProtocolErrors = factory.CreateCounter("gateway_protocol_errors_total", "Error frames sent to clients, by code.", "code");
+        OutboundQueueBytes = factory.CreateGauge("gateway_outbound_queue_bytes", "Bytes queued for client sockets and not yet written, over all connections.");
+        OutboundQueuePeakBytes = factory.CreateGauge("gateway_outbound_queue_peak_bytes", "Largest number of bytes ever queued for one connection.");
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public Gauge Connections { get; }
+
+    public Counter ConnectionsOpened { get; }
+
+    public Counter ConnectionsRejected { get; }
+
+    public Counter ConnectionsClosed { get; }
+
+    public Gauge Subscriptions { get; }
+
+    public Gauge Topics { get; }
+
+    public Gauge NatsSubscriptions { get; }
+
+    public Gauge NatsConnected { get; }
+
+    public Counter Delivered { get; }
+
+    public Histogram DeliveryLatency { get; }
+
+    public Counter ProtocolErrors { get; }
+
+    public Gauge OutboundQueueBytes { get; }
+
+    public Gauge OutboundQueuePeakBytes { get; }
+
+    public void Received(MessageSource source) => _received[(int)source].Inc();
+
+    public void Dropped(DropReason reason, int count = 1) => _dropped[(int)reason].Inc(count);
+
+    public double DroppedCount(DropReason reason) => _dropped[(int)reason].Value;
+}
