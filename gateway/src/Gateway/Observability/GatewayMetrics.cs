@@ -59,6 +59,15 @@ internal sealed class GatewayMetrics
         ProtocolErrors = factory.CreateCounter("gateway_protocol_errors_total", "Error frames sent to clients, by code.", "code");
         OutboundQueueBytes = factory.CreateGauge("gateway_outbound_queue_bytes", "Bytes queued for client sockets and not yet written, over all connections.");
         OutboundQueuePeakBytes = factory.CreateGauge("gateway_outbound_queue_peak_bytes", "Largest number of bytes ever queued for one connection.");
+
+        // Lets the load-test tool compute server allocations per delivered message from two scrapes.
+        var allocated = factory.CreateGauge("gateway_process_allocated_bytes", "Bytes allocated on the managed heap since the process started (GC.GetTotalAllocatedBytes).");
+        var cpu = factory.CreateGauge("gateway_process_cpu_seconds", "CPU time used by the process (user + system).");
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            allocated.Set(GC.GetTotalAllocatedBytes(precise: false));
+            cpu.Set(Environment.CpuUsage.TotalTime.TotalSeconds);
+        });
     }
 
     public CollectorRegistry Registry { get; }
