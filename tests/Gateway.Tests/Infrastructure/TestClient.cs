@@ -27,6 +27,9 @@ public sealed class TestClient : IAsyncDisposable
     /// <summary>Close status the server sent, once the connection is closed.</summary>
     public WebSocketCloseStatus? CloseStatus => Socket.CloseStatus;
 
+    /// <summary>Why the read loop ended without a close frame, if it did.</summary>
+    public Exception? ReadError { get; private set; }
+
     public Task Closed => _reader ?? Task.CompletedTask;
 
     public static async Task<TestClient> ConnectAsync(Uri uri, bool paused = false, int receiveBufferBytes = 16 * 1024)
@@ -182,6 +185,7 @@ public sealed class TestClient : IAsyncDisposable
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
+            ReadError = ex;
         }
         finally
         {

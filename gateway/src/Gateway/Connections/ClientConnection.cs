@@ -168,6 +168,43 @@ internal sealed partial class ClientConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// After a close frame went out, give the peer a moment to read it before the socket is torn
+    /// down: closing a TCP socket with unread input sends a RST, and the peer's kernel then drops
+    /// the close frame before the client reads it. ManagedWebSocket aborts itself right after
+    /// sending its own 1007 (invalid UTF-8), so that case can only wait, not read.
+    /// </summary>
+    private async Task AwaitPeerCloseAsync()
+    {
+        if (_socket.State == WebSocketState.Aborted && !_aborted.IsCancellationRequested)
+        {
+            await Task.Delay(250, CancellationToken.None);
+            return;
+        }
+
+        if (_socket.State != WebSocketState.CloseSent)
+        {
+            return;
+        }
+
+        var scratch = new byte[256];
+        using var timeout = new CancellationTokenSource(Math.Min(_options.Outbound.CloseTimeoutMs, 2_000));
+        try
+        {
+            while (_socket.State == WebSocketState.CloseSent)
+            {
+                var result = await _socket.ReceiveAsync(scratch.AsMemory(), timeout.Token);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+        }
+    }
+
     private async Task ReleaseSubscriptionsAsync()
     {
         foreach (var key in _subscriptions.Keys)

@@ -1,4 +1,7 @@
 using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http.Features;
 using PubSubGateway.Http;
 using PubSubGateway.Protocol;
 
@@ -32,26 +35,25 @@ internal static class WebSocketEndpoint
             return;
         }
 
-        var heartbeat = services.Options.Heartbeat;
-        var accept = new WebSocketAcceptContext
-        {
-            SubProtocol = offered.Count > 0 ? SubProtocol : null,
-            KeepAliveInterval = TimeSpan.FromMilliseconds(heartbeat.IntervalMs),
-            KeepAliveTimeout = TimeSpan.FromMilliseconds(heartbeat.TimeoutMs),
-        };
-
+        var subProtocol = offered.Count > 0 ? SubProtocol : null;
         if (!services.Manager.TryReserve())
         {
             services.Metrics.ConnectionsRejected.WithLabels("max_connections").Inc();
-            using var refused = await context.WebSockets.AcceptWebSocketAsync(accept);
-            await CloseQuietlyAsync(refused, CloseCodes.TryAgainLater, "node is at its connection limit");
+            var (refused, refusedStream) = await UpgradeAsync(context, subProtocol, services.Options.Heartbeat);
+            using (refused)
+            {
+                await CloseQuietlyAsync(refused, CloseCodes.TryAgainLater, "node is at its connection limit");
+            }
+
+            refusedStream.DisposeNow();
             return;
         }
 
         WebSocket socket;
+        UpgradedStream stream;
         try
         {
-            socket = await context.WebSockets.AcceptWebSocketAsync(accept);
+            (socket, stream) = await UpgradeAsync(context, subProtocol, services.Options.Heartbeat);
         }
         catch
         {
@@ -64,6 +66,43 @@ internal static class WebSocketEndpoint
         {
             await connection.RunAsync(context.RequestAborted);
         }
+    }
+
+    /// <summary>
+    /// Completes the RFC 6455 handshake by hand (instead of AcceptWebSocketAsync) so the socket runs
+    /// over our own <see cref="UpgradedStream"/>. IsWebSocketRequest has already checked the method,
+    /// headers, version 13 and the key.
+    /// </summary>
+    private static async Task<(WebSocket Socket, UpgradedStream Stream)> UpgradeAsync(HttpContext context, string? subProtocol, Configuration.HeartbeatOptions heartbeat)
+    {
+        var upgrade = context.Features.GetRequiredFeature<IHttpUpgradeFeature>();
+        var headers = context.Response.Headers;
+        headers.Connection = "Upgrade";
+        headers.Upgrade = "websocket";
+        headers.SecWebSocketAccept = AcceptKey(context.Request.Headers.SecWebSocketKey.ToString());
+        if (subProtocol is not null)
+        {
+            headers.SecWebSocketProtocol = subProtocol;
+        }
+
+        var stream = new UpgradedStream(await upgrade.UpgradeAsync());
+        var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
+        {
+            IsServer = true,
+            SubProtocol = subProtocol,
+            KeepAliveInterval = TimeSpan.FromMilliseconds(heartbeat.IntervalMs),
+            KeepAliveTimeout = TimeSpan.FromMilliseconds(heartbeat.TimeoutMs),
+        });
+        return (socket, stream);
+    }
+
+    private static string AcceptKey(string key)
+    {
+        Span<byte> hash = stackalloc byte[20];
+#pragma warning disable CA5350 // RFC 6455 fixes SHA-1 for Sec-WebSocket-Accept; it is not used for security.
+        SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"), hash);
+        return Convert.ToBase64String(hash);
+#pragma warning restore CA5350
     }
 
     private static async Task CloseQuietlyAsync(WebSocket socket, int code, string reason)
