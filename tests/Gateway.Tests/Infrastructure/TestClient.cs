@@ -32,12 +32,29 @@ public sealed class TestClient : IAsyncDisposable
 
     public Task Closed => _reader ?? Task.CompletedTask;
 
-    public static async Task<TestClient> ConnectAsync(Uri uri, bool paused = false, int receiveBufferBytes = 16 * 1024)
+    /// <param name="socketReceiveBuffer">SO_RCVBUF for the TCP socket; small values make a paused client back up quickly.</param>
+    public static async Task<TestClient> ConnectAsync(Uri uri, bool paused = false, int? socketReceiveBuffer = null)
     {
         var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol("pubsub.v1.json");
-        socket.Options.SetBuffer(receiveBufferBytes, 4096);
-        await socket.ConnectAsync(uri, CancellationToken.None);
+        if (socketReceiveBuffer is { } size)
+        {
+            using var handler = new SocketsHttpHandler
+            {
+                ConnectCallback = async (context, cancellationToken) =>
+                {
+                    var tcp = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = size };
+                    await tcp.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new System.Net.Sockets.NetworkStream(tcp, ownsSocket: true);
+                },
+            };
+            await socket.ConnectAsync(uri, new HttpMessageInvoker(handler, disposeHandler: false), CancellationToken.None);
+        }
+        else
+        {
+            await socket.ConnectAsync(uri, CancellationToken.None);
+        }
+
         var client = new TestClient(socket);
         client._reader = client.ReadLoopAsync();
         if (!paused)
@@ -176,6 +193,12 @@ public sealed class TestClient : IAsyncDisposable
 
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
+                    // Answer the close handshake as browsers do.
+                    if (Socket.State == WebSocketState.CloseReceived)
+                    {
+                        await Socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    }
+
                     return;
                 }
 
