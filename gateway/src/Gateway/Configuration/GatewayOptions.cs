@@ -19,6 +19,12 @@ public sealed class GatewayOptions
     public OutboundOptions Outbound { get; set; } = new();
 
     public HeartbeatOptions Heartbeat { get; set; } = new();
+
+    /// <summary>
+    /// Origins allowed to open browser WebSockets (exact match, e.g. <c>https://app.example.com</c>).
+    /// Empty: any origin. Requests without an Origin header (non-browser clients) are always allowed.
+    /// </summary>
+    public List<string> AllowedOrigins { get; set; } = [];
 }
 
 public sealed class LimitOptions
@@ -44,6 +50,33 @@ public sealed class LimitOptions
     public int MaxErrorsPerWindow { get; set; } = 20;
 
     public int ErrorWindowSeconds { get; set; } = 10;
+
+    /// <summary>Sustained publishes per second per connection (token bucket refill rate).</summary>
+    public int PublishRatePerSecond { get; set; } = 100;
+
+    /// <summary>Token bucket size: publishes allowed in a burst.</summary>
+    public int PublishBurst { get; set; } = 200;
+
+    /// <summary>Rate-limited publishes tolerated within the error window before a 4029 close.</summary>
+    public int MaxRateLimitStrikes { get; set; } = 50;
+
+    /// <summary>Open connections per client IP; beyond it the upgrade gets HTTP 429.</summary>
+    public int MaxConnectionsPerIp { get; set; } = 1_000;
+
+    /// <summary>Open connections per authenticated user (JWT <c>sub</c>); beyond it, close 1013.</summary>
+    public int MaxConnectionsPerUser { get; set; } = 100;
+
+    /// <summary>Time allowed for the request line and headers of the upgrade (slow handshakes are cut).</summary>
+    public int HandshakeTimeoutMs { get; set; } = 10_000;
+
+    /// <summary>A connection with no subscription that sends nothing for this long is closed (1008).</summary>
+    public int IdleTimeoutMs { get; set; } = 60_000;
+
+    /// <summary>Deepest JSON nesting accepted in client frames and payloads.</summary>
+    public int MaxJsonDepth { get; set; } = 32;
+
+    /// <summary>HTTP publish requests per second per client IP.</summary>
+    public int HttpPublishRatePerSecond { get; set; } = 1_000;
 }
 
 public enum SlowConsumerPolicy

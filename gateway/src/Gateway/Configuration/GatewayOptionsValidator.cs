@@ -20,6 +20,22 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         Range(errors, "Gateway:Limits:MaxTopicTokens", limits.MaxTopicTokens, 1, 16);
         Range(errors, "Gateway:Limits:MaxErrorsPerWindow", limits.MaxErrorsPerWindow, 1, 1_000_000);
         Range(errors, "Gateway:Limits:ErrorWindowSeconds", limits.ErrorWindowSeconds, 1, 3600);
+        Range(errors, "Gateway:Limits:PublishRatePerSecond", limits.PublishRatePerSecond, 1, 1_000_000);
+        Range(errors, "Gateway:Limits:PublishBurst", limits.PublishBurst, 1, 1_000_000);
+        Range(errors, "Gateway:Limits:MaxRateLimitStrikes", limits.MaxRateLimitStrikes, 1, 1_000_000);
+        Range(errors, "Gateway:Limits:MaxConnectionsPerIp", limits.MaxConnectionsPerIp, 1, 10_000_000);
+        Range(errors, "Gateway:Limits:MaxConnectionsPerUser", limits.MaxConnectionsPerUser, 1, 10_000_000);
+        Range(errors, "Gateway:Limits:HandshakeTimeoutMs", limits.HandshakeTimeoutMs, 100, 600_000);
+        Range(errors, "Gateway:Limits:IdleTimeoutMs", limits.IdleTimeoutMs, 100, 86_400_000);
+        Range(errors, "Gateway:Limits:MaxJsonDepth", limits.MaxJsonDepth, 2, 256);
+        Range(errors, "Gateway:Limits:HttpPublishRatePerSecond", limits.HttpPublishRatePerSecond, 1, 10_000_000);
+        foreach (var origin in options.AllowedOrigins)
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/" || origin.EndsWith('/'))
+            {
+                errors.Add($"Gateway:AllowedOrigins entry '{origin}' must be an origin like https://app.example.com (scheme, host, optional port; no path).");
+            }
+        }
 
         var outbound = options.Outbound;
         Range(errors, "Gateway:Outbound:MaxQueueBytes", outbound.MaxQueueBytes, 4 * 1024, 1024 * 1024 * 1024);

@@ -10,10 +10,14 @@ internal sealed partial class ClientConnection
     private static readonly TimeSpan SubscribeTimeout = TimeSpan.FromSeconds(10);
     private int _errorsInWindow;
     private long _errorWindowStart;
+    private int _rateStrikes;
+    private long _strikeWindowStart;
+    private double _publishTokens;
+    private long _lastRefillTicks;
 
     private async Task HandleFrameAsync(ReadOnlyMemory<byte> bytes)
     {
-        var parsed = ClientFrameParser.Parse(bytes.Span);
+        var parsed = ClientFrameParser.Parse(bytes.Span, _options.Limits.MaxJsonDepth);
         if (!parsed.Ok)
         {
             ReplyError(parsed.Frame.Id, parsed.ErrorCode!, parsed.ErrorMessage!);
@@ -35,6 +39,9 @@ internal sealed partial class ClientConnection
             case ClientOp.Pub:
                 await PublishAsync(frame, bytes.Slice(frame.DataStart, frame.DataLength));
                 break;
+            case ClientOp.Auth:
+                await AuthenticateAsync(frame);
+                break;
             default:
                 ReplyError(frame.Id, ErrorCodes.UnknownOp, $"unknown op '{Truncate(frame.OpName)}'");
                 break;
@@ -46,6 +53,12 @@ internal sealed partial class ClientConnection
         var topic = frame.Topic!;
         if (!ValidTopic(frame.Id, topic, allowWildcards: true))
         {
+            return;
+        }
+
+        if (!_identity.Permissions.CanSubscribe(topic))
+        {
+            ReplyError(frame.Id, ErrorCodes.Forbidden, $"not allowed to subscribe to '{topic}'");
             return;
         }
 
@@ -69,6 +82,7 @@ internal sealed partial class ClientConnection
         }
 
         _subscriptions[topic] = true;
+        _subscriptionCount = _subscriptions.Count;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_aborted.Token);
@@ -78,6 +92,7 @@ internal sealed partial class ClientConnection
         catch (Exception ex) when (!_aborted.IsCancellationRequested)
         {
             _subscriptions.Remove(topic);
+            _subscriptionCount = _subscriptions.Count;
             Log.SubscribeFailed(_services.Logger, topic, ex);
             ReplyError(frame.Id, ErrorCodes.Internal, "the message broker is not available; retry later");
             return;
@@ -96,6 +111,7 @@ internal sealed partial class ClientConnection
 
         if (_subscriptions.Remove(topic))
         {
+            _subscriptionCount = _subscriptions.Count;
             await _services.Topics.RemoveAsync(topic, this);
         }
 
@@ -107,6 +123,18 @@ internal sealed partial class ClientConnection
         var topic = frame.Topic!;
         if (!ValidTopic(frame.Id, topic, allowWildcards: false))
         {
+            return;
+        }
+
+        if (!_identity.Permissions.CanPublish(topic))
+        {
+            ReplyError(frame.Id, ErrorCodes.Forbidden, $"not allowed to publish to '{topic}'");
+            return;
+        }
+
+        if (!TakePublishToken())
+        {
+            RateLimited(frame.Id);
             return;
         }
 
@@ -131,6 +159,63 @@ internal sealed partial class ClientConnection
 
         _metrics.Received(MessageSource.WebSocket);
         Send(ServerFrames.Ack(frame.Id));
+    }
+
+    /// <summary>
+    /// <c>{"op":"auth","token":…}</c>: replaces the connection's token before it expires. The new
+    /// token must be valid and name the same subject; its permissions apply to later requests.
+    /// </summary>
+    private async Task AuthenticateAsync(ClientFrame frame)
+    {
+        var result = await _services.Auth.ValidateAsync(frame.Token!);
+        if (!result.Ok)
+        {
+            ReplyError(frame.Id, ErrorCodes.Unauthorized, result.Error!);
+            return;
+        }
+
+        if (result.Identity!.Subject != _identity.Subject)
+        {
+            ReplyError(frame.Id, ErrorCodes.Forbidden, "a refreshed token must name the same subject as the connection's token");
+            return;
+        }
+
+        _identity = result.Identity;
+        Send(ServerFrames.Ack(frame.Id));
+    }
+
+    /// <summary>Token bucket: <c>PublishBurst</c> tokens, refilled at <c>PublishRatePerSecond</c>.</summary>
+    private bool TakePublishToken()
+    {
+        var limits = _options.Limits;
+        var now = Stopwatch.GetTimestamp();
+        _publishTokens = Math.Min(limits.PublishBurst, _publishTokens + (Stopwatch.GetElapsedTime(_lastRefillTicks, now).TotalSeconds * limits.PublishRatePerSecond));
+        _lastRefillTicks = now;
+        if (_publishTokens < 1)
+        {
+            return false;
+        }
+
+        _publishTokens--;
+        return true;
+    }
+
+    /// <summary>Answers <c>rate_limited</c>; a client that keeps flooding is closed with 4029.</summary>
+    private void RateLimited(string? id)
+    {
+        _metrics.ProtocolErrors.WithLabels(ErrorCodes.RateLimited).Inc();
+        Send(ServerFrames.Error(id, ErrorCodes.RateLimited, $"more than {_options.Limits.PublishRatePerSecond} publishes per second"));
+        var now = Stopwatch.GetTimestamp();
+        if (Stopwatch.GetElapsedTime(_strikeWindowStart, now).TotalSeconds > _options.Limits.ErrorWindowSeconds)
+        {
+            _strikeWindowStart = now;
+            _rateStrikes = 0;
+        }
+
+        if (++_rateStrikes > _options.Limits.MaxRateLimitStrikes)
+        {
+            Reject(CloseCodes.RateLimited, "publish rate limit exceeded repeatedly");
+        }
     }
 
     private bool ValidTopic(string? id, string topic, bool allowWildcards)

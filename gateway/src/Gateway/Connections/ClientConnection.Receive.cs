@@ -78,6 +78,7 @@ internal sealed partial class ClientConnection
                     continue;
                 }
 
+                Volatile.Write(ref _lastActivityTicks, Environment.TickCount64);
                 await HandleFrameAsync(buffer.AsMemory(0, length));
             }
             finally

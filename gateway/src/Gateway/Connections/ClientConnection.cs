@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using PubSubGateway.Configuration;
 using PubSubGateway.Observability;
 using PubSubGateway.Protocol;
+using PubSubGateway.Security;
 
 namespace PubSubGateway.Connections;
 
@@ -23,17 +24,47 @@ internal sealed partial class ClientConnection : IDisposable
     private int _closeCode;
     private string? _closeReason;
     private Timer? _abortTimer;
+    private volatile ClientIdentity _identity;
+    private volatile int _subscriptionCount;
+    private long _lastActivityTicks = Environment.TickCount64;
 
-    public ClientConnection(WebSocket socket, ConnectionServices services)
+    public ClientConnection(WebSocket socket, ConnectionServices services, ClientIdentity identity)
     {
         _socket = socket;
         _services = services;
         _options = services.Options;
         _metrics = services.Metrics;
+        _identity = identity;
+        _publishTokens = _options.Limits.PublishBurst;
+        _lastRefillTicks = System.Diagnostics.Stopwatch.GetTimestamp();
         Queue = new OutboundQueue(_options.Outbound.MaxQueueBytes, _options.Outbound.SlowConsumerPolicy);
     }
 
     public OutboundQueue Queue { get; }
+
+    public ClientIdentity Identity => _identity;
+
+    /// <summary>
+    /// Called once a second by the node's sweeper: closes with 4001 once the token has expired (a
+    /// client refreshes it with the <c>auth</c> op before then), and with 1008 when the connection
+    /// has no subscription and has sent nothing for <paramref name="idleTimeoutMs"/>.
+    /// </summary>
+    public void CheckDeadlines(DateTimeOffset now, long nowTicks, int idleTimeoutMs)
+    {
+        if (IsClosing)
+        {
+            return;
+        }
+
+        if (_identity.Expires is { } expires && now >= expires)
+        {
+            Reject(CloseCodes.TokenExpired, "token expired");
+        }
+        else if (_subscriptionCount == 0 && nowTicks - Volatile.Read(ref _lastActivityTicks) > idleTimeoutMs)
+        {
+            Reject(CloseCodes.PolicyViolation, "idle: no subscription and no frame within the idle timeout");
+        }
+    }
 
     public bool IsClosing => Volatile.Read(ref _closeCode) != 0;
 
@@ -213,5 +244,6 @@ internal sealed partial class ClientConnection : IDisposable
         }
 
         _subscriptions.Clear();
+        _subscriptionCount = 0;
     }
 }

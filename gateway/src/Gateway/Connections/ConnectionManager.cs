@@ -5,12 +5,28 @@ using PubSubGateway.Observability;
 
 namespace PubSubGateway.Connections;
 
-/// <summary>Tracks the node's open connections: the connection limit, counts for metrics, and closing them all.</summary>
-internal sealed class ConnectionManager
+/// <summary>Why a new connection was refused.</summary>
+internal enum AdmissionResult
+{
+    Admitted,
+    NodeFull,
+    IpLimit,
+    UserLimit,
+}
+
+/// <summary>
+/// Tracks the node's open connections: the node, per-IP and per-user limits, counts for metrics,
+/// and a once-a-second sweep that closes idle connections and those whose token expired (one timer
+/// for the node rather than one per connection).
+/// </summary>
+internal sealed class ConnectionManager : IDisposable
 {
     private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
+    private readonly ConcurrentDictionary<string, int> _perIp = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _perUser = new(StringComparer.Ordinal);
     private readonly GatewayMetrics _metrics;
-    private readonly int _maxConnections;
+    private readonly LimitOptions _limits;
+    private readonly Timer _sweeper;
     private long _nextId;
     private int _reserved;
     private long _retiredPeakQueueBytes;
@@ -18,24 +34,47 @@ internal sealed class ConnectionManager
     public ConnectionManager(IOptions<GatewayOptions> options, GatewayMetrics metrics)
     {
         _metrics = metrics;
-        _maxConnections = options.Value.Limits.MaxConnections;
+        _limits = options.Value.Limits;
         metrics.Registry.AddBeforeCollectCallback(UpdateQueueGauges);
+        _sweeper = new Timer(static s => ((ConnectionManager)s!).Sweep(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
     public int Count => _connections.Count;
 
     public IEnumerable<ClientConnection> Connections => _connections.Values;
 
-    /// <summary>Takes a slot under the connection limit; false when the node is full.</summary>
-    public bool TryReserve()
+    /// <summary>Takes a slot under the node, per-IP and per-user limits; release it with <see cref="Release"/>.</summary>
+    public AdmissionResult TryAdmit(string ip, string? user)
     {
-        if (Interlocked.Increment(ref _reserved) > _maxConnections)
+        if (Interlocked.Increment(ref _reserved) > _limits.MaxConnections)
         {
             Interlocked.Decrement(ref _reserved);
-            return false;
+            return AdmissionResult.NodeFull;
         }
 
-        return true;
+        if (_perIp.AddOrUpdate(ip, 1, static (_, n) => n + 1) > _limits.MaxConnectionsPerIp)
+        {
+            Release(ip, null);
+            return AdmissionResult.IpLimit;
+        }
+
+        if (user is not null && _perUser.AddOrUpdate(user, 1, static (_, n) => n + 1) > _limits.MaxConnectionsPerUser)
+        {
+            Release(ip, user);
+            return AdmissionResult.UserLimit;
+        }
+
+        return AdmissionResult.Admitted;
+    }
+
+    public void Release(string ip, string? user)
+    {
+        Interlocked.Decrement(ref _reserved);
+        Decrement(_perIp, ip);
+        if (user is not null)
+        {
+            Decrement(_perUser, user);
+        }
     }
 
     public long Register(ClientConnection connection)
@@ -54,11 +93,7 @@ internal sealed class ConnectionManager
             _metrics.Connections.Dec();
             InterlockedMax(ref _retiredPeakQueueBytes, connection.Queue.PeakBytes);
         }
-
-        ReleaseReservation();
     }
-
-    public void ReleaseReservation() => Interlocked.Decrement(ref _reserved);
 
     /// <summary>(total queued bytes now, largest queue any connection ever reached).</summary>
     public (long Queued, long Peak) QueueBytes()
@@ -73,11 +108,34 @@ internal sealed class ConnectionManager
         return (queued, peak);
     }
 
+    public void Dispose() => _sweeper.Dispose();
+
+    private void Sweep()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var nowTicks = Environment.TickCount64;
+        foreach (var connection in _connections.Values)
+        {
+            connection.CheckDeadlines(now, nowTicks, _limits.IdleTimeoutMs);
+        }
+    }
+
     private void UpdateQueueGauges()
     {
         var (queued, peak) = QueueBytes();
         _metrics.OutboundQueueBytes.Set(queued);
         _metrics.OutboundQueuePeakBytes.Set(peak);
+    }
+
+    private static void Decrement(ConcurrentDictionary<string, int> counts, string key)
+    {
+        while (counts.TryGetValue(key, out var n))
+        {
+            if (n <= 1 ? counts.TryRemove(new KeyValuePair<string, int>(key, n)) : counts.TryUpdate(key, n - 1, n))
+            {
+                return;
+            }
+        }
     }
 
     private static void InterlockedMax(ref long target, long value)

@@ -14,6 +14,7 @@ internal sealed class ConnectionServices(
     TopicRegistry topics,
     IMessageBus bus,
     ConnectionManager manager,
+    Security.TokenValidator auth,
     ILogger<ClientConnection> logger)
 {
     public GatewayOptions Options { get; } = options.Value;
@@ -27,6 +28,8 @@ internal sealed class ConnectionServices(
     public IMessageBus Bus { get; } = bus;
 
     public ConnectionManager Manager { get; } = manager;
+
+    public Security.TokenValidator Auth { get; } = auth;
 
     public ILogger<ClientConnection> Logger { get; } = logger;
 }

@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http.Features;
 using PubSubGateway.Http;
 using PubSubGateway.Protocol;
+using PubSubGateway.Security;
 
 namespace PubSubGateway.Connections;
 
@@ -28,44 +29,95 @@ internal static class WebSocketEndpoint
         }
 
         var offered = context.WebSockets.WebSocketRequestedProtocols;
-        if (offered.Count > 0 && !offered.Contains(SubProtocol))
+        var protocols = offered.Where(p => !p.StartsWith(TokenSources.SubProtocolPrefix, StringComparison.Ordinal)).ToList();
+        if (protocols.Count > 0 && !protocols.Contains(SubProtocol))
         {
             await HttpErrors.Problem(StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, $"unsupported subprotocol; this server speaks {SubProtocol}")
                 .ExecuteAsync(context);
             return;
         }
 
-        var subProtocol = offered.Count > 0 ? SubProtocol : null;
-        if (!services.Manager.TryReserve())
+        var origins = services.Options.AllowedOrigins;
+        var origin = context.Request.Headers.Origin.ToString();
+        if (origins.Count > 0 && origin.Length > 0 && !origins.Contains(origin, StringComparer.OrdinalIgnoreCase))
         {
-            services.Metrics.ConnectionsRejected.WithLabels("max_connections").Inc();
+            services.Metrics.ConnectionsRejected.WithLabels("origin").Inc();
+            await HttpErrors.Problem(StatusCodes.Status403Forbidden, ErrorCodes.Forbidden, "origin not allowed").ExecuteAsync(context);
+            return;
+        }
+
+        var identity = await AuthenticateAsync(context, services, offered);
+        if (identity is null)
+        {
+            return;
+        }
+
+        var subProtocol = protocols.Count > 0 ? SubProtocol : null;
+        var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var admission = services.Manager.TryAdmit(ip, identity.Subject);
+        if (admission == AdmissionResult.IpLimit)
+        {
+            services.Metrics.ConnectionsRejected.WithLabels("ip_limit").Inc();
+            await HttpErrors.Problem(StatusCodes.Status429TooManyRequests, ErrorCodes.LimitExceeded, "too many connections from this address").ExecuteAsync(context);
+            return;
+        }
+
+        if (admission != AdmissionResult.Admitted)
+        {
+            var (reason, text) = admission == AdmissionResult.NodeFull
+                ? ("max_connections", "node is at its connection limit")
+                : ("user_limit", "too many connections for this user");
+            services.Metrics.ConnectionsRejected.WithLabels(reason).Inc();
             var (refused, refusedStream) = await UpgradeAsync(context, subProtocol, services.Options.Heartbeat);
             using (refused)
             {
-                await CloseQuietlyAsync(refused, CloseCodes.TryAgainLater, "node is at its connection limit");
+                await CloseQuietlyAsync(refused, CloseCodes.TryAgainLater, text);
             }
 
             refusedStream.DisposeNow();
             return;
         }
 
-        WebSocket socket;
-        UpgradedStream stream;
         try
         {
-            (socket, stream) = await UpgradeAsync(context, subProtocol, services.Options.Heartbeat);
+            var (socket, _) = await UpgradeAsync(context, subProtocol, services.Options.Heartbeat);
+            using (socket)
+            using (var connection = new ClientConnection(socket, services, identity))
+            {
+                await connection.RunAsync(context.RequestAborted);
+            }
         }
-        catch
+        finally
         {
-            services.Manager.ReleaseReservation();
-            throw;
+            services.Manager.Release(ip, identity.Subject);
+        }
+    }
+
+    /// <summary>The caller's identity, or null after answering 401 (bad token, or none when one is required).</summary>
+    private static async Task<ClientIdentity?> AuthenticateAsync(HttpContext context, ConnectionServices services, IList<string> offered)
+    {
+        var token = TokenSources.Find(context.Request, offered);
+        if (token is null)
+        {
+            if (!services.Auth.Required)
+            {
+                return services.Auth.AnonymousIdentity;
+            }
+
+            services.Metrics.ConnectionsRejected.WithLabels("unauthorized").Inc();
+            await HttpErrors.Problem(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "a token is required").ExecuteAsync(context);
+            return null;
         }
 
-        using (socket)
-        using (var connection = new ClientConnection(socket, services))
+        var result = await services.Auth.ValidateAsync(token);
+        if (result.Ok)
         {
-            await connection.RunAsync(context.RequestAborted);
+            return result.Identity;
         }
+
+        services.Metrics.ConnectionsRejected.WithLabels("unauthorized").Inc();
+        await HttpErrors.Problem(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, result.Error!).ExecuteAsync(context);
+        return null;
     }
 
     /// <summary>

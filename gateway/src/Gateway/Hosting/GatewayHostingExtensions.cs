@@ -3,7 +3,9 @@ using PubSubGateway.Configuration;
 using PubSubGateway.Connections;
 using PubSubGateway.Http;
 using PubSubGateway.Messaging;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PubSubGateway.Observability;
+using PubSubGateway.Security;
 using PubSubGateway.Subscriptions;
 
 namespace PubSubGateway.Hosting;
@@ -18,6 +20,17 @@ internal static class GatewayHostingExtensions
         services.AddOptions<NatsOptions>().BindConfiguration(NatsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddSingleton<IValidateOptions<NatsOptions>, NatsOptionsValidator>();
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddSingleton<TokenValidator>();
+        services.AddSingleton<PublisherAuth>();
+        services.AddHostedService<JwksRefresher>();
+        services.AddPublishRateLimit();
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<GatewayOptions>>((kestrel, gateway) =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromMilliseconds(gateway.Value.Limits.HandshakeTimeoutMs);
+        });
 
         services.AddSingleton<NodeIdentity>();
         services.AddSingleton<GatewayMetrics>();
@@ -28,14 +41,13 @@ internal static class GatewayHostingExtensions
         services.AddSingleton<ConnectionManager>();
         services.AddSingleton<ConnectionServices>();
         services.AddHostedService<BusLifetime>();
-
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         return builder;
     }
 
     public static WebApplication MapGateway(this WebApplication app)
     {
         app.UseWebSockets();
+        app.UseRateLimiter();
         app.MapClientWebSockets();
         app.MapPublishApi();
         app.MapHealthAndMetrics();

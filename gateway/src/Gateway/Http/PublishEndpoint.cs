@@ -5,6 +5,7 @@ using PubSubGateway.Configuration;
 using PubSubGateway.Messaging;
 using PubSubGateway.Observability;
 using PubSubGateway.Protocol;
+using PubSubGateway.Security;
 using PubSubGateway.Subscriptions;
 using PubSubGateway.Topics;
 
@@ -19,7 +20,7 @@ internal static class PublishEndpoint
 {
     public static IEndpointRouteBuilder MapPublishApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost("/api/v1/publish/{**topic}", PublishAsync);
+        endpoints.MapPost("/api/v1/publish/{**topic}", PublishAsync).RequireRateLimiting(RateLimits.PublishPolicy);
         return endpoints;
     }
 
@@ -29,7 +30,8 @@ internal static class PublishEndpoint
         IOptions<GatewayOptions> options,
         IMessageBus bus,
         TopicRegistry topics,
-        GatewayMetrics metrics)
+        GatewayMetrics metrics,
+        PublisherAuth auth)
     {
         var limits = options.Value.Limits;
         topic ??= string.Empty;
@@ -37,6 +39,12 @@ internal static class PublishEndpoint
         if (topicError != TopicError.None)
         {
             return HttpErrors.Problem(StatusCodes.Status400BadRequest, ErrorCodes.BadTopic, TopicRules.Describe(topicError));
+        }
+
+        var denied = await auth.AuthorizeAsync(request, topic);
+        if (denied is not null)
+        {
+            return denied;
         }
 
         if (request.ContentLength > limits.MaxPayloadBytes)
@@ -50,10 +58,10 @@ internal static class PublishEndpoint
             return TooLarge(limits.MaxPayloadBytes, metrics);
         }
 
-        if (!JsonPayload.IsValid(body))
+        if (!JsonPayload.IsValid(body, limits.MaxJsonDepth))
         {
             metrics.Dropped(DropReason.InvalidJson);
-            return HttpErrors.Problem(StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, "the body must be exactly one JSON value");
+            return HttpErrors.Problem(StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, $"the body must be exactly one JSON value nested at most {limits.MaxJsonDepth} deep");
         }
 
         if (!bus.IsConnected)

@@ -9,6 +9,7 @@ internal enum ClientOp
     Unsub,
     Pub,
     Ping,
+    Auth,
 }
 
 /// <summary>
@@ -22,7 +23,8 @@ internal readonly record struct ClientFrame(
     string? Topic,
     int DataStart,
     int DataLength,
-    long? Since)
+    long? Since,
+    string? Token = null)
 {
     public bool HasData => DataLength > 0;
 }
@@ -42,23 +44,23 @@ internal static class ClientFrameParser
 {
     public const int MaxIdLength = 128;
 
-    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
+    public const int DefaultMaxDepth = 32;
 
-    public static ParseResult Parse(ReadOnlySpan<byte> frame)
+    public static ParseResult Parse(ReadOnlySpan<byte> frame, int maxDepth = DefaultMaxDepth)
     {
         try
         {
-            return ParseCore(frame);
+            return ParseCore(frame, maxDepth);
         }
         catch (JsonException)
         {
-            return Fail(null, ErrorCodes.BadRequest, "frame is not valid JSON");
+            return Fail(null, ErrorCodes.BadRequest, $"frame is not valid JSON (or nested deeper than {maxDepth})");
         }
     }
 
-    private static ParseResult ParseCore(ReadOnlySpan<byte> frame)
+    private static ParseResult ParseCore(ReadOnlySpan<byte> frame, int maxDepth)
     {
-        var reader = new Utf8JsonReader(frame, ReaderOptions);
+        var reader = new Utf8JsonReader(frame, new JsonReaderOptions { MaxDepth = maxDepth });
         if (!reader.Read())
         {
             return Fail(null, ErrorCodes.BadRequest, "frame is empty");
@@ -71,7 +73,7 @@ internal static class ClientFrameParser
             return Fail(null, ErrorCodes.BadRequest, "frame must be a JSON object");
         }
 
-        string? op = null, id = null, topic = null, error = null;
+        string? op = null, id = null, topic = null, token = null, error = null;
         long? since = null;
         int dataStart = 0, dataLength = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -121,6 +123,19 @@ internal static class ClientFrameParser
                 reader.Skip();
                 dataLength = (int)reader.BytesConsumed - dataStart;
             }
+            else if (reader.ValueTextEquals("token"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= 16 * 1024)
+                {
+                    token = reader.GetString();
+                }
+                else
+                {
+                    error ??= reader.TokenType == JsonTokenType.String ? "'token' is too long" : "'token' must be a string";
+                    SkipValue(ref reader);
+                }
+            }
             else if (reader.ValueTextEquals("since"u8))
             {
                 reader.Read();
@@ -158,6 +173,7 @@ internal static class ClientFrameParser
             "unsub" => ClientOp.Unsub,
             "pub" => ClientOp.Pub,
             "ping" => ClientOp.Ping,
+            "auth" => ClientOp.Auth,
             _ => ClientOp.Unknown,
         };
 
@@ -171,7 +187,12 @@ internal static class ClientFrameParser
             return Fail(id, ErrorCodes.BadRequest, "'pub' needs 'data'");
         }
 
-        return new ParseResult(new ClientFrame(kind, op, id, topic, dataStart, dataLength, since), null, null);
+        if (kind == ClientOp.Auth && token is null)
+        {
+            return Fail(id, ErrorCodes.BadRequest, "'auth' needs a 'token'");
+        }
+
+        return new ParseResult(new ClientFrame(kind, op, id, topic, dataStart, dataLength, since, token), null, null);
     }
 
     private static void SkipValue(ref Utf8JsonReader reader)
