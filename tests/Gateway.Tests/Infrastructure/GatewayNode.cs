@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace PubSubGateway.Tests.Infrastructure;
 
@@ -32,7 +33,10 @@ public sealed partial class GatewayNode : IAsyncDisposable
     /// <summary>Name of this node's connection as nats-server reports it.</summary>
     public string NatsConnectionName => $"pubsub-gateway {NodeId}";
 
-    public static async Task<GatewayNode> StartAsync(string? natsUrl, params string[] settings)
+    public static Task<GatewayNode> StartAsync(string? natsUrl, params string[] settings) => StartAsync(natsUrl, null, settings);
+
+    /// <summary>Starts a node; <paramref name="logs"/>, when given, receives the node's log output too.</summary>
+    public static async Task<GatewayNode> StartAsync(string? natsUrl, Microsoft.Extensions.Logging.ILoggerProvider? logs, params string[] settings)
     {
         var nodeId = "node-" + Guid.NewGuid().ToString("N")[..8];
         var args = new List<string> { "--urls", "http://127.0.0.1:0", "--Gateway:NodeId", nodeId, "--Logging:LogLevel:Default", "Warning" };
@@ -42,7 +46,7 @@ public sealed partial class GatewayNode : IAsyncDisposable
         }
 
         args.AddRange(settings);
-        var app = GatewayApp.Create([.. args]);
+        var app = GatewayApp.Create([.. args], logs is null ? null : builder => builder.Logging.AddProvider(logs));
         await app.StartAsync();
         return new GatewayNode(app, nodeId);
     }

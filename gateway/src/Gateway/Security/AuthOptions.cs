@@ -13,8 +13,8 @@ public sealed class AuthOptions
 
     public JwtOptions Jwt { get; set; } = new();
 
-    /// <summary>What a client without a token may do when <see cref="Required"/> is false.</summary>
-    public PermissionOptions Anonymous { get; set; } = new() { Subscribe = [">"], Publish = [">"] };
+    /// <summary>What a client without a token may do when <see cref="Required"/> is false (default: everything).</summary>
+    public PermissionOptions Anonymous { get; set; } = new();
 
     /// <summary>Static bearer keys accepted by the HTTP publish API (in addition to JWTs with the publisher role).</summary>
     public List<string> PublishApiKeys { get; set; } = [];
@@ -58,7 +58,13 @@ public sealed class JwtOptions
 
 public sealed class PermissionOptions
 {
-    public List<string> Subscribe { get; set; } = [];
+    // Null rather than a pre-filled list: the configuration binder appends to existing items, so a
+    // default of [">"] could never be narrowed by configuration.
+    public List<string>? Subscribe { get; set; }
 
-    public List<string> Publish { get; set; } = [];
+    public List<string>? Publish { get; set; }
+
+    public IReadOnlyList<string> EffectiveSubscribe => Subscribe ?? [">"];
+
+    public IReadOnlyList<string> EffectivePublish => Publish ?? [">"];
 }

@@ -65,7 +65,7 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             errors.Add($"Auth:Jwt:JwksRefreshSeconds is {jwt.JwksRefreshSeconds}; it must be between 10 and 86400.");
         }
 
-        foreach (var (key, patterns) in new[] { ("Auth:Anonymous:Subscribe", options.Anonymous.Subscribe), ("Auth:Anonymous:Publish", options.Anonymous.Publish) })
+        foreach (var (key, patterns) in new[] { ("Auth:Anonymous:Subscribe", options.Anonymous.EffectiveSubscribe), ("Auth:Anonymous:Publish", options.Anonymous.EffectivePublish) })
         {
             foreach (var pattern in patterns.Where(p => TopicRules.Validate(p, allowWildcards: true) != TopicError.None))
             {

@@ -35,7 +35,7 @@ internal sealed partial class TokenValidator : IDisposable
             _jwksClient = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         }
 
-        AnonymousIdentity = ClientIdentity.Anonymous(new Permissions(_options.Anonymous.Subscribe, _options.Anonymous.Publish));
+        AnonymousIdentity = ClientIdentity.Anonymous(new Permissions(_options.Anonymous.EffectiveSubscribe, _options.Anonymous.EffectivePublish));
     }
 
     public bool Required => _options.IsRequired;
