@@ -8,7 +8,7 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
     public ValidateOptionsResult Validate(string? name, ControlPlaneOptions options)
     {
         var errors = new List<string>();
-        if (options.AdminToken is { } token && token.Length < 12)
+        if (options.AdminToken is { Length: > 0 } token && token.Length < 12)
         {
             errors.Add("ControlPlane:AdminToken must be at least 12 characters (or unset, for a loopback-only admin API).");
         }

@@ -114,7 +114,7 @@ internal sealed partial class NodeRegistry : BackgroundService
         }
 
         return await kv.CreateOrUpdateStoreAsync(
-            new NatsKVConfig(bucket) { History = 1, MaxAge = Ttl, Storage = NatsKVStorageType.Memory },
+            new NatsKVConfig(bucket) { History = 1, MaxAge = Ttl, Storage = NatsKVStorageType.Memory, Description = "pubsub-gateway node heartbeats (key = node id)" },
             cancellationToken);
     }
 

@@ -22,6 +22,7 @@ internal sealed partial class HeartbeatService(
     TopicRegistry topics,
     GatewayMetrics metrics,
     IOptions<ClusterOptions> options,
+    IHostApplicationLifetime lifetime,
     ILogger<HeartbeatService> logger) : BackgroundService
 {
     private INatsKVStore? _store;
@@ -48,6 +49,21 @@ internal sealed partial class HeartbeatService(
     {
         var settings = options.Value;
         var interval = TimeSpan.FromMilliseconds(settings.HeartbeatIntervalMs);
+
+        // Register only once Kestrel listens: before that the advertised URL may still be the
+        // configured one (port 0) and a router would send clients to a node that cannot take them.
+        try
+        {
+            await Task.Delay(Timeout.Infinite, lifetime.ApplicationStarted).WaitAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStarted.IsCancellationRequested)
+        {
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             try
