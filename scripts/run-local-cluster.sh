@@ -22,8 +22,11 @@ PIDS=()
 cleanup() {
   trap - INT TERM EXIT
   echo; echo "stopping..."
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # Control plane and nodes first (nodes drain and deregister through NATS), nats-server last.
+  for ((i = ${#PIDS[@]} - 1; i >= 1; i--)); do kill -TERM "${PIDS[$i]}" 2>/dev/null || true; done
+  for ((i = ${#PIDS[@]} - 1; i >= 1; i--)); do wait "${PIDS[$i]}" 2>/dev/null || true; done
+  kill -TERM "${PIDS[0]}" 2>/dev/null || true
+  wait "${PIDS[0]}" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup INT TERM EXIT

@@ -34,9 +34,12 @@ internal sealed partial class HeartbeatService(
         await base.StopAsync(cancellationToken);
         if (_store is not null)
         {
+            // Bounded: with NATS unreachable the entry simply expires after the TTL.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
             try
             {
-                await _store.DeleteAsync(node.Id, cancellationToken: cancellationToken);
+                await _store.DeleteAsync(node.Id, cancellationToken: timeout.Token);
             }
             catch (Exception ex) when (ex is NatsKVException or NATS.Client.Core.NatsException or OperationCanceledException)
             {
