@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using PubSubGateway.Cluster;
 using PubSubGateway.Configuration;
 using PubSubGateway.Connections;
 using PubSubGateway.Http;
@@ -41,6 +42,7 @@ internal static class GatewayHostingExtensions
         services.AddSingleton<ConnectionManager>();
         services.AddSingleton<ConnectionServices>();
         services.AddHostedService<BusLifetime>();
+        builder.AddGatewayCluster();
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using PubSubGateway.Cluster;
 using PubSubGateway.Configuration;
 using PubSubGateway.Connections;
 using PubSubGateway.Messaging;
@@ -11,9 +12,9 @@ internal static class HealthEndpoints
     public static IEndpointRouteBuilder MapHealthAndMetrics(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/healthz/live", () => Results.Text("ok"));
-        endpoints.MapGet("/healthz/ready", (NodeIdentity node, IMessageBus bus, ConnectionManager connections) =>
+        endpoints.MapGet("/healthz/ready", (NodeIdentity node, IMessageBus bus, ConnectionManager connections, NodeLifecycle lifecycle) =>
         {
-            var ready = bus.IsConnected;
+            var ready = bus.IsConnected && lifecycle.IsAcceptingClients;
             var status = new HealthStatus(ready ? "ready" : "not_ready", node.Id, bus.Kind, bus.IsConnected, connections.Count);
             return Results.Json(status, GatewayJsonContext.Default.HealthStatus, statusCode: ready ? 200 : 503);
         });
