@@ -14,6 +14,7 @@ public sealed class TestClient : IAsyncDisposable
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
 
     private readonly Channel<JsonElement> _frames = Channel.CreateUnbounded<JsonElement>();
+    private readonly List<JsonElement> _skipped = [];
     private readonly TaskCompletionSource _readGate = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _reader;
     private int _nextId;
@@ -107,9 +108,23 @@ public sealed class TestClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Next frame (optionally the next one matching <paramref name="match"/>, skipping others).</summary>
+    /// <summary>
+    /// Next frame (optionally the next one matching <paramref name="match"/>). Frames skipped while
+    /// looking for a match are kept, in order, for later calls.
+    /// </summary>
     public async Task<JsonElement> NextAsync(Func<JsonElement, bool>? match = null, TimeSpan? timeout = null)
     {
+        lock (_skipped)
+        {
+            var index = _skipped.FindIndex(f => match is null || match(f));
+            if (index >= 0)
+            {
+                var found = _skipped[index];
+                _skipped.RemoveAt(index);
+                return found;
+            }
+        }
+
         using var cts = new CancellationTokenSource(timeout ?? DefaultTimeout);
         while (true)
         {
@@ -117,6 +132,11 @@ public sealed class TestClient : IAsyncDisposable
             if (match is null || match(frame))
             {
                 return frame;
+            }
+
+            lock (_skipped)
+            {
+                _skipped.Add(frame);
             }
         }
     }
@@ -127,10 +147,18 @@ public sealed class TestClient : IAsyncDisposable
     /// <summary>True if no frame arrives within <paramref name="wait"/>.</summary>
     public async Task<bool> StaysQuietAsync(TimeSpan wait)
     {
+        lock (_skipped)
+        {
+            if (_skipped.Count > 0)
+            {
+                return false;
+            }
+        }
+
         using var cts = new CancellationTokenSource(wait);
         try
         {
-            var frame = await _frames.Reader.ReadAsync(cts.Token);
+            await _frames.Reader.ReadAsync(cts.Token);
             return false;
         }
         catch (OperationCanceledException)

@@ -52,7 +52,7 @@ internal sealed class ConnectionShedder(IOptions<DrainOptions> options, TimeProv
             return false;
         }
 
-        connection.Send(ServerFrames.Reconnect(reason, afterMs));
+        connection.Send(connection.ReconnectFrame(reason, afterMs));
         connection.RequestClose(CloseCodes.GoingAway, reason, discardPending: false);
         return true;
     }

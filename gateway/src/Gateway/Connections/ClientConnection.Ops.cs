@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using PubSubGateway.Observability;
 using PubSubGateway.Protocol;
+using PubSubGateway.Subscriptions;
 using PubSubGateway.Topics;
 
 namespace PubSubGateway.Connections;
@@ -62,7 +63,8 @@ internal sealed partial class ClientConnection
             return;
         }
 
-        if (frame.Since is not null)
+        var durable = _services.Topics.IsDurable(topic);
+        if (frame.Since is not null && !durable)
         {
             ReplyError(frame.Id, ErrorCodes.BadRequest, $"topic '{topic}' is not durable: 'since' is only valid on durable topics");
             return;
@@ -81,24 +83,73 @@ internal sealed partial class ClientConnection
             return;
         }
 
-        _subscriptions[topic] = true;
-        _subscriptionCount = _subscriptions.Count;
+        var since = frame.Since is { } s ? (ulong)s : (ulong?)null;
+        Subscriber subscriber;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_aborted.Token);
             timeout.CancelAfter(SubscribeTimeout);
-            await _services.Topics.AddAsync(topic, this, timeout.Token);
+            if (since is { } from)
+            {
+                var history = await _services.Topics.Log!.CheckHistoryAsync(_services.Topics.SubjectFor(topic), from, timeout.Token);
+                if (history.Gone)
+                {
+                    ReplyError(frame.Id, ErrorCodes.HistoryGone,
+                        $"messages after {from} are no longer retained; the first available is {history.FirstAvailable}", history.FirstAvailable);
+                    return;
+                }
+            }
+
+            subscriber = await _services.Topics.AddAsync(topic, this, resuming: since is not null, timeout.Token);
         }
         catch (Exception ex) when (!_aborted.IsCancellationRequested)
         {
-            _subscriptions.Remove(topic);
-            _subscriptionCount = _subscriptions.Count;
             Log.SubscribeFailed(_services.Logger, topic, ex);
             ReplyError(frame.Id, ErrorCodes.Internal, "the message broker is not available; retry later");
             return;
         }
 
+        lock (_subscriptions)
+        {
+            _subscriptions[topic] = subscriber;
+            _subscriptionCount = _subscriptions.Count;
+        }
+
         Send(ServerFrames.Ack(frame.Id));
+        if (since is { } after)
+        {
+            await ReplayAsync(topic, subscriber, after);
+        }
+    }
+
+    /// <summary>
+    /// Sends the retained messages after <paramref name="since"/>, then lets the held-back live ones
+    /// through. Replay waits while the client's queue is more than half full, so a long history
+    /// streams at the client's pace instead of overflowing its queue.
+    /// </summary>
+    private async Task ReplayAsync(string topic, Subscriber subscriber, ulong since)
+    {
+        var prefixLength = _services.Topics.SubjectPrefix.Length;
+        var pause = _options.Outbound.MaxQueueBytes / 2;
+        try
+        {
+            await _services.Topics.Log!.ReplayAsync(_services.Topics.SubjectFor(topic), since, async (subject, payload, seq) =>
+            {
+                while (Queue.Bytes > pause && !IsClosing)
+                {
+                    await Task.Delay(5, _aborted.Token);
+                }
+
+                subscriber.DeliverReplayed(ServerFrames.MessageWithSeq(subject.AsSpan(prefixLength), seq, payload, 1), seq);
+            }, _aborted.Token);
+            subscriber.FinishReplay();
+        }
+        catch (Exception ex) when (!_aborted.IsCancellationRequested)
+        {
+            // The client was told the subscription is live; a gap must not pass silently.
+            Log.SubscribeFailed(_services.Logger, topic, ex);
+            Reject(CloseCodes.InternalError, "resume failed; reconnect and resume again");
+        }
     }
 
     private async Task UnsubscribeAsync(ClientFrame frame)
@@ -109,9 +160,15 @@ internal sealed partial class ClientConnection
             return;
         }
 
-        if (_subscriptions.Remove(topic))
+        bool removed;
+        lock (_subscriptions)
         {
+            removed = _subscriptions.Remove(topic);
             _subscriptionCount = _subscriptions.Count;
+        }
+
+        if (removed)
+        {
             await _services.Topics.RemoveAsync(topic, this);
         }
 
@@ -146,9 +203,20 @@ internal sealed partial class ClientConnection
             return;
         }
 
+        ulong? seq = null;
+        var duplicate = false;
         try
         {
-            await _services.Bus.PublishAsync(_services.Topics.SubjectFor(topic), data, _aborted.Token);
+            var subject = _services.Topics.SubjectFor(topic);
+            if (_services.Topics.IsDurable(topic))
+            {
+                (var assigned, duplicate) = await _services.Topics.Log!.PublishAsync(subject, data, frame.MsgId, _aborted.Token);
+                seq = assigned;
+            }
+            else
+            {
+                await _services.Bus.PublishAsync(subject, data, _aborted.Token);
+            }
         }
         catch (Exception ex) when (!_aborted.IsCancellationRequested)
         {
@@ -158,7 +226,7 @@ internal sealed partial class ClientConnection
         }
 
         _metrics.Received(MessageSource.WebSocket);
-        Send(ServerFrames.Ack(frame.Id));
+        Send(ServerFrames.Ack(frame.Id, seq, duplicate));
     }
 
     /// <summary>
@@ -232,10 +300,10 @@ internal sealed partial class ClientConnection
     }
 
     /// <summary>Sends an <c>err</c>; a client that keeps erring closes with 1008.</summary>
-    private void ReplyError(string? id, string code, string message)
+    private void ReplyError(string? id, string code, string message, ulong? firstSeq = null)
     {
         _metrics.ProtocolErrors.WithLabels(code).Inc();
-        Send(ServerFrames.Error(id, code, message));
+        Send(ServerFrames.Error(id, code, message, firstSeq));
 
         var now = Stopwatch.GetTimestamp();
         if (Stopwatch.GetElapsedTime(_errorWindowStart, now).TotalSeconds > _options.Limits.ErrorWindowSeconds)

@@ -4,6 +4,7 @@ using PubSubGateway.Configuration;
 using PubSubGateway.Observability;
 using PubSubGateway.Protocol;
 using PubSubGateway.Security;
+using PubSubGateway.Subscriptions;
 
 namespace PubSubGateway.Connections;
 
@@ -19,7 +20,7 @@ internal sealed partial class ClientConnection : IDisposable
     private readonly ConnectionServices _services;
     private readonly GatewayOptions _options;
     private readonly GatewayMetrics _metrics;
-    private readonly Dictionary<string, bool> _subscriptions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Subscriber> _subscriptions = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _aborted = new();
     private int _closeCode;
     private string? _closeReason;
@@ -43,6 +44,31 @@ internal sealed partial class ClientConnection : IDisposable
     public OutboundQueue Queue { get; }
 
     public ClientIdentity Identity => _identity;
+
+    /// <summary>
+    /// The <c>reconnect</c> frame for a drain or rebalance, carrying the last sequence queued on each
+    /// durable subscription. Call it only from the connection's own context or once the connection
+    /// stops taking requests: it reads the subscription map without a lock.
+    /// </summary>
+    public OutboundFrame ReconnectFrame(string reason, int afterMs)
+    {
+        List<KeyValuePair<string, ulong>>? cursors = null;
+        Subscriber[] subscribers;
+        lock (_subscriptions)
+        {
+            subscribers = [.. _subscriptions.Values];
+        }
+
+        foreach (var subscriber in subscribers)
+        {
+            if (subscriber.Durable)
+            {
+                (cursors ??= []).Add(new(subscriber.Key, subscriber.LastSeq));
+            }
+        }
+
+        return ServerFrames.Reconnect(reason, afterMs, cursors);
+    }
 
     /// <summary>
     /// Called once a second by the node's sweeper: closes with 4001 once the token has expired (a
@@ -238,12 +264,18 @@ internal sealed partial class ClientConnection : IDisposable
 
     private async Task ReleaseSubscriptionsAsync()
     {
-        foreach (var key in _subscriptions.Keys)
+        string[] keys;
+        lock (_subscriptions)
+        {
+            keys = [.. _subscriptions.Keys];
+            _subscriptions.Clear();
+        }
+
+        foreach (var key in keys)
         {
             await _services.Topics.RemoveAsync(key, this);
         }
 
-        _subscriptions.Clear();
         _subscriptionCount = 0;
     }
 }

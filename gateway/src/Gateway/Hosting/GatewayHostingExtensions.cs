@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using PubSubGateway.Cluster;
 using PubSubGateway.Configuration;
 using PubSubGateway.Connections;
+using PubSubGateway.Durable;
 using PubSubGateway.Http;
 using PubSubGateway.Messaging;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -38,10 +39,19 @@ internal static class GatewayHostingExtensions
         services.AddSingleton<IMessageBus>(sp => string.IsNullOrWhiteSpace(sp.GetRequiredService<IOptions<NatsOptions>>().Value.Url)
             ? new InProcessBus()
             : ActivatorUtilities.CreateInstance<NatsBus>(sp));
+        services.AddOptions<DurableOptions>().BindConfiguration(DurableOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DurableOptions>, DurableOptionsValidator>();
+        services.AddSingleton<DurableTopics>();
+        services.AddSingleton<JetStreamLog>();
         services.AddSingleton<TopicRegistry>();
         services.AddSingleton<ConnectionManager>();
         services.AddSingleton<ConnectionServices>();
         services.AddHostedService<BusLifetime>();
+        if (builder.Configuration.GetSection(DurableOptions.Section + ":Patterns").GetChildren().Any())
+        {
+            services.AddHostedService<DurableStreamSetup>();
+        }
+
         builder.AddGatewayCluster();
         return builder;
     }

@@ -3,6 +3,7 @@ using PubSubGateway.Configuration;
 using PubSubGateway.Connections;
 using PubSubGateway.Messaging;
 using PubSubGateway.Observability;
+using PubSubGateway.Subscriptions;
 
 namespace PubSubGateway.Http;
 
@@ -12,9 +13,9 @@ internal static class HealthEndpoints
     public static IEndpointRouteBuilder MapHealthAndMetrics(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/healthz/live", () => Results.Text("ok"));
-        endpoints.MapGet("/healthz/ready", (NodeIdentity node, IMessageBus bus, ConnectionManager connections, NodeLifecycle lifecycle) =>
+        endpoints.MapGet("/healthz/ready", (NodeIdentity node, IMessageBus bus, ConnectionManager connections, NodeLifecycle lifecycle, TopicRegistry topics) =>
         {
-            var ready = bus.IsConnected && lifecycle.IsAcceptingClients;
+            var ready = bus.IsConnected && lifecycle.IsAcceptingClients && topics.Log is not { IsReady: false };
             var status = new HealthStatus(ready ? "ready" : "not_ready", node.Id, bus.Kind, bus.IsConnected, connections.Count);
             return Results.Json(status, GatewayJsonContext.Default.HealthStatus, statusCode: ready ? 200 : 503);
         });

@@ -69,9 +69,34 @@ internal static class PublishEndpoint
             return HttpErrors.Problem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.Internal, "the message broker is not available; retry later");
         }
 
-        await bus.PublishAsync(topics.SubjectFor(topic), body, request.HttpContext.RequestAborted);
+        var subject = topics.SubjectFor(topic);
+        PublishAccepted accepted;
+        if (topics.IsDurable(topic))
+        {
+            var msgId = request.Headers["Nats-Msg-Id"].ToString();
+            if (msgId.Length > 128)
+            {
+                return HttpErrors.Problem(StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, "Nats-Msg-Id is longer than 128 characters");
+            }
+
+            try
+            {
+                var (seq, duplicate) = await topics.Log!.PublishAsync(subject, body, msgId.Length > 0 ? msgId : null, request.HttpContext.RequestAborted);
+                accepted = new PublishAccepted(topic, seq, duplicate ? true : null);
+            }
+            catch (Exception ex) when (ex is NATS.Client.Core.NatsException or TimeoutException)
+            {
+                return HttpErrors.Problem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.Internal, "the durable store did not acknowledge the message; retry with the same Nats-Msg-Id");
+            }
+        }
+        else
+        {
+            await bus.PublishAsync(subject, body, request.HttpContext.RequestAborted);
+            accepted = new PublishAccepted(topic, null, null);
+        }
+
         metrics.Received(MessageSource.Http);
-        return Results.Json(new PublishAccepted(topic), GatewayJsonContext.Default.PublishAccepted, statusCode: StatusCodes.Status202Accepted);
+        return Results.Json(accepted, GatewayJsonContext.Default.PublishAccepted, statusCode: StatusCodes.Status202Accepted);
     }
 
     private static IResult TooLarge(int max, GatewayMetrics metrics)
@@ -105,4 +130,8 @@ internal static class PublishEndpoint
     }
 }
 
-internal sealed record PublishAccepted(string Topic);
+/// <summary>HTTP publish answer; <c>seq</c> (and <c>duplicate</c> for a repeated Nats-Msg-Id) on durable topics.</summary>
+internal sealed record PublishAccepted(
+    string Topic,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] ulong? Seq,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] bool? Duplicate);

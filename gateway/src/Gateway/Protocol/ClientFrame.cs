@@ -24,7 +24,8 @@ internal readonly record struct ClientFrame(
     int DataStart,
     int DataLength,
     long? Since,
-    string? Token = null)
+    string? Token = null,
+    string? MsgId = null)
 {
     public bool HasData => DataLength > 0;
 }
@@ -73,7 +74,7 @@ internal static class ClientFrameParser
             return Fail(null, ErrorCodes.BadRequest, "frame must be a JSON object");
         }
 
-        string? op = null, id = null, topic = null, token = null, error = null;
+        string? op = null, id = null, topic = null, token = null, msgId = null, error = null;
         long? since = null;
         int dataStart = 0, dataLength = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -136,6 +137,19 @@ internal static class ClientFrameParser
                     SkipValue(ref reader);
                 }
             }
+            else if (reader.ValueTextEquals("msg_id"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= MaxIdLength)
+                {
+                    msgId = reader.GetString();
+                }
+                else
+                {
+                    error ??= $"'msg_id' must be a string of at most {MaxIdLength} characters";
+                    SkipValue(ref reader);
+                }
+            }
             else if (reader.ValueTextEquals("since"u8))
             {
                 reader.Read();
@@ -192,7 +206,7 @@ internal static class ClientFrameParser
             return Fail(id, ErrorCodes.BadRequest, "'auth' needs a 'token'");
         }
 
-        return new ParseResult(new ClientFrame(kind, op, id, topic, dataStart, dataLength, since, token), null, null);
+        return new ParseResult(new ClientFrame(kind, op, id, topic, dataStart, dataLength, since, token, msgId), null, null);
     }
 
     private static void SkipValue(ref Utf8JsonReader reader)

@@ -14,6 +14,8 @@ internal static class ServerFrames
 {
     private static ReadOnlySpan<byte> MsgHeaderStart => "{\"op\":\"msg\",\"topic\":\""u8;
     private static ReadOnlySpan<byte> MsgHeaderEnd => "\",\"data\":"u8;
+    private static ReadOnlySpan<byte> SeqField => "\",\"seq\":"u8;
+    private static ReadOnlySpan<byte> DataField => ",\"data\":"u8;
 
     /// <summary>The constant part of a <c>msg</c> frame for one topic; safe because topics are plain ASCII.</summary>
     public static byte[] EncodeMessageHeader(ReadOnlySpan<char> topic)
@@ -52,6 +54,27 @@ internal static class ServerFrames
         return frame;
     }
 
+    /// <summary><c>{"op":"msg","topic":…,"seq":n,"data":payload}</c> for a durable topic.</summary>
+    public static OutboundFrame MessageWithSeq(ReadOnlySpan<char> topic, ulong seq, in ReadOnlySequence<byte> payload, int recipients)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        System.Buffers.Text.Utf8Formatter.TryFormat(seq, digits, out var digitCount);
+        var length = MsgHeaderStart.Length + topic.Length + SeqField.Length + digitCount + DataField.Length + (int)payload.Length + 1;
+        var frame = OutboundFrame.Create(length, recipients, isMessage: true);
+        var span = frame.Writable;
+        MsgHeaderStart.CopyTo(span);
+        var at = MsgHeaderStart.Length + Encoding.ASCII.GetBytes(topic, span[MsgHeaderStart.Length..]);
+        SeqField.CopyTo(span[at..]);
+        at += SeqField.Length;
+        digits[..digitCount].CopyTo(span[at..]);
+        at += digitCount;
+        DataField.CopyTo(span[at..]);
+        at += DataField.Length;
+        payload.CopyTo(span[at..]);
+        span[^1] = (byte)'}';
+        return frame;
+    }
+
     public static OutboundFrame Hello(string nodeId, int heartbeatMs) => Write(w =>
     {
         w.WriteString("op"u8, "hello"u8);
@@ -60,10 +83,19 @@ internal static class ServerFrames
         w.WriteNumber("version"u8, 1);
     });
 
-    public static OutboundFrame Ack(string? id) => Write(w =>
+    public static OutboundFrame Ack(string? id, ulong? seq = null, bool duplicate = false) => Write(w =>
     {
         w.WriteString("op"u8, "ack"u8);
         WriteId(w, id);
+        if (seq is { } n)
+        {
+            w.WriteNumber("seq"u8, n);
+        }
+
+        if (duplicate)
+        {
+            w.WriteBoolean("duplicate"u8, true);
+        }
     });
 
     public static OutboundFrame Pong(string? id) => Write(w =>
@@ -72,19 +104,37 @@ internal static class ServerFrames
         WriteId(w, id);
     });
 
-    public static OutboundFrame Error(string? id, string code, string message) => Write(w =>
+    public static OutboundFrame Error(string? id, string code, string message, ulong? firstSeq = null) => Write(w =>
     {
         w.WriteString("op"u8, "err"u8);
         WriteId(w, id);
         w.WriteString("code"u8, code);
         w.WriteString("message"u8, message);
+        if (firstSeq is { } first)
+        {
+            w.WriteNumber("first_seq"u8, first);
+        }
     });
 
-    public static OutboundFrame Reconnect(string reason, int afterMs) => Write(w =>
+    /// <summary>
+    /// <c>{"op":"reconnect","reason":…,"after_ms":n,"cursors":{"topic":seq,…}}</c>; the cursors are the
+    /// last sequence queued per durable subscription, to resume with <c>since</c>.
+    /// </summary>
+    public static OutboundFrame Reconnect(string reason, int afterMs, IEnumerable<KeyValuePair<string, ulong>>? cursors = null) => Write(w =>
     {
         w.WriteString("op"u8, "reconnect"u8);
         w.WriteString("reason"u8, reason);
         w.WriteNumber("after_ms"u8, afterMs);
+        if (cursors is not null)
+        {
+            w.WriteStartObject("cursors"u8);
+            foreach (var (topic, seq) in cursors)
+            {
+                w.WriteNumber(topic, seq);
+            }
+
+            w.WriteEndObject();
+        }
     });
 
     private static void WriteId(Utf8JsonWriter writer, string? id)

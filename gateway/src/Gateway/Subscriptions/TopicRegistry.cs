@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using PubSubGateway.Configuration;
 using PubSubGateway.Connections;
+using PubSubGateway.Durable;
 using PubSubGateway.Messaging;
 using PubSubGateway.Observability;
 
@@ -26,9 +27,16 @@ internal sealed partial class TopicRegistry
     private readonly int _maxPayloadBytes;
     private int _busSubscriptions;
 
-    public TopicRegistry(IMessageBus bus, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILogger<TopicRegistry> logger)
+    private readonly DurableTopics _durable;
+    private readonly JetStreamLog? _log;
+    private readonly int _maxHeldBytes;
+
+    public TopicRegistry(IMessageBus bus, GatewayMetrics metrics, IOptions<GatewayOptions> options, DurableTopics durable, IServiceProvider services, ILogger<TopicRegistry> logger)
     {
         _bus = bus;
+        _durable = durable;
+        _log = durable.Enabled ? services.GetRequiredService<JetStreamLog>() : null;
+        _maxHeldBytes = options.Value.Outbound.MaxQueueBytes;
         _metrics = metrics;
         _logger = logger;
         _subjectPrefix = options.Value.SubjectPrefix + ".";
@@ -48,24 +56,32 @@ internal sealed partial class TopicRegistry
 
     public string SubjectFor(string topic) => _subjectPrefix + topic;
 
-    /// <summary>Adds a subscriber; completes once the broker subscription for the key is live.</summary>
-    public async Task AddAsync(string key, ClientConnection connection, CancellationToken cancellationToken)
+    public bool IsDurable(string key) => _durable.IsDurable(key);
+
+    /// <summary>The stream behind durable topics; null when none are configured.</summary>
+    public JetStreamLog? Log => _log;
+
+    /// <summary>
+    /// Adds a subscriber; completes once the broker feed for the key is live. With
+    /// <paramref name="resuming"/> the subscriber holds live messages back until its replay ends.
+    /// </summary>
+    public async Task<Subscriber> AddAsync(string key, ClientConnection connection, bool resuming, CancellationToken cancellationToken)
     {
         TopicEntry entry;
+        Subscriber subscriber;
         lock (StripeFor(key))
         {
             if (!_entries.TryGetValue(key, out entry!))
             {
-                entry = new TopicEntry(key, _subjectPrefix.Length, _maxPayloadBytes, _metrics);
-                entry.BusSubscription = SubscribeAsync(entry);
+                entry = new TopicEntry(key, _durable.IsDurable(key), _subjectPrefix.Length, _maxPayloadBytes, _metrics);
+                entry.BusSubscription = entry.Durable ? SubscribeDurableAsync(entry) : SubscribeAsync(entry);
                 _entries[key] = entry;
                 _metrics.Topics.Inc();
             }
 
-            if (entry.Add(connection))
-            {
-                _metrics.Subscriptions.Inc();
-            }
+            subscriber = new Subscriber(connection, key, entry.Durable, resuming && entry.Durable, _maxHeldBytes);
+            entry.Add(subscriber);
+            _metrics.Subscriptions.Inc();
         }
 
         try
@@ -77,6 +93,8 @@ internal sealed partial class TopicRegistry
             await RemoveAsync(key, connection);
             throw;
         }
+
+        return subscriber;
     }
 
     public async Task RemoveAsync(string key, ClientConnection connection)
@@ -84,10 +102,12 @@ internal sealed partial class TopicRegistry
         TopicEntry? emptied = null;
         lock (StripeFor(key))
         {
-            if (!_entries.TryGetValue(key, out var entry) || !entry.Remove(connection))
+            if (!_entries.TryGetValue(key, out var entry) || entry.Remove(connection) is not { } removed)
             {
                 return;
             }
+
+            removed.Discard();
 
             _metrics.Subscriptions.Dec();
             if (entry.Count == 0)
@@ -113,6 +133,16 @@ internal sealed partial class TopicRegistry
         return subscription;
     }
 
+    /// <summary>A durable topic's feed: a JetStream ordered consumer starting after the stream's current end.</summary>
+    private async Task<IAsyncDisposable> SubscribeDurableAsync(TopicEntry entry)
+    {
+        await Task.Yield();
+        var start = await _log!.LastSequenceAsync(CancellationToken.None) + 1;
+        var feed = await _log.SubscribeLiveAsync(_subjectPrefix + entry.Key, start, entry, CancellationToken.None);
+        _metrics.NatsSubscriptions.Set(Interlocked.Increment(ref _busSubscriptions));
+        return feed;
+    }
+
     private async Task UnsubscribeAsync(TopicEntry entry)
     {
         try
@@ -123,13 +153,13 @@ internal sealed partial class TopicRegistry
         }
         catch (Exception ex)
         {
-            Log.UnsubscribeFailed(_logger, entry.Key, ex);
+            TopicRegistryLog.UnsubscribeFailed(_logger, entry.Key, ex);
         }
     }
 
     private Lock StripeFor(string key) => _stripes[(StringComparer.Ordinal.GetHashCode(key) & int.MaxValue) % StripeCount];
 
-    private static partial class Log
+    private static partial class TopicRegistryLog
     {
         [LoggerMessage(20, LogLevel.Warning, "Removing the broker subscription for {Topic} failed", EventName = "UnsubscribeFailed")]
         public static partial void UnsubscribeFailed(ILogger logger, string topic, Exception exception);

@@ -1,0 +1,126 @@
+using PubSubGateway.Connections;
+using PubSubGateway.Protocol;
+
+namespace PubSubGateway.Subscriptions;
+
+/// <summary>
+/// One connection's subscription to one topic or pattern. For a durable topic it also holds the
+/// resume cursor: the last stream sequence queued to the client. While history is being replayed
+/// (after <c>sub</c> with <c>since</c>) live messages are held back here, then merged at the seam
+/// by sequence so the client sees each message once, in order.
+/// </summary>
+internal sealed class Subscriber(ClientConnection connection, string key, bool durable, bool replaying, int maxBufferedBytes)
+{
+    private readonly Lock _lock = new();
+    private List<(OutboundFrame Frame, ulong Seq)>? _held = replaying ? [] : null;
+    private long _heldBytes;
+    private ulong _lastSeq;
+
+    public ClientConnection Connection { get; } = connection;
+
+    public string Key { get; } = key;
+
+    public bool Durable { get; } = durable;
+
+    /// <summary>Last stream sequence queued to the client (0 before the first).</summary>
+    public ulong LastSeq
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _lastSeq;
+            }
+        }
+    }
+
+    /// <summary>A live message of a durable topic (from the node's stream feed).</summary>
+    public void DeliverLive(OutboundFrame frame, ulong seq)
+    {
+        lock (_lock)
+        {
+            if (_held is not null)
+            {
+                _held.Add((frame, seq));
+                _heldBytes += frame.Length;
+                if (_heldBytes > maxBufferedBytes)
+                {
+                    // History replay can't keep up with live traffic: treat it like any slow consumer.
+                    ReleaseHeld();
+                    Connection.RequestClose(CloseCodes.SlowConsumer, "slow consumer (resume)", discardPending: true);
+                }
+
+                return;
+            }
+
+            QueueIfNew(frame, seq);
+        }
+    }
+
+    /// <summary>A message read from history during a resume.</summary>
+    public void DeliverReplayed(OutboundFrame frame, ulong seq)
+    {
+        lock (_lock)
+        {
+            QueueIfNew(frame, seq);
+        }
+    }
+
+    /// <summary>Ends the replay: queues the live messages held meanwhile that the replay did not already cover.</summary>
+    public void FinishReplay()
+    {
+        lock (_lock)
+        {
+            if (_held is null)
+            {
+                return;
+            }
+
+            foreach (var (frame, seq) in _held)
+            {
+                QueueIfNew(frame, seq);
+            }
+
+            _held = null;
+            _heldBytes = 0;
+        }
+    }
+
+    /// <summary>Drops anything still held (the subscription is going away).</summary>
+    public void Discard()
+    {
+        lock (_lock)
+        {
+            ReleaseHeld();
+        }
+    }
+
+    private void QueueIfNew(OutboundFrame frame, ulong seq)
+    {
+        if (seq > _lastSeq)
+        {
+            _lastSeq = seq;
+            Connection.Enqueue(frame);
+        }
+        else
+        {
+            frame.Release();
+        }
+    }
+
+    private void ReleaseHeld()
+    {
+        if (_held is null)
+        {
+            return;
+        }
+
+        foreach (var (frame, _) in _held)
+        {
+            frame.Release();
+        }
+
+        _held = null;
+        _heldBytes = 0;
+    }
+}
