@@ -16,6 +16,9 @@ public sealed class ClusterOptions
     /// </summary>
     public int NodeTtlMs { get; set; } = 6_000;
 
+    /// <summary>Replicas of the heartbeat bucket; 3 on a 3-node NATS cluster so losing a server keeps the registry.</summary>
+    public int Replicas { get; set; } = 1;
+
     /// <summary>Commands for node <c>n</c> arrive on <c>&lt;prefix&gt;.n</c> (request/reply).</summary>
     public string ControlSubjectPrefix { get; set; } = "gw.control";
 }

@@ -11,6 +11,7 @@ internal sealed class ClusterOptionsValidator(IOptions<HostOptions> host) : IVal
         var errors = new List<string>();
         Range(errors, "Gateway:Cluster:HeartbeatIntervalMs", options.HeartbeatIntervalMs, 50, 60_000);
         Range(errors, "Gateway:Cluster:NodeTtlMs", options.NodeTtlMs, 200, 600_000);
+        Range(errors, "Gateway:Cluster:Replicas", options.Replicas, 1, 5);
         if (options.NodeTtlMs < 2 * options.HeartbeatIntervalMs)
         {
             errors.Add($"Gateway:Cluster:NodeTtlMs is {options.NodeTtlMs}; it must be at least twice Gateway:Cluster:HeartbeatIntervalMs ({options.HeartbeatIntervalMs}) so one late beat does not drop the node.");

@@ -104,6 +104,7 @@ internal sealed partial class HeartbeatService(
                 History = 1,
                 MaxAge = TimeSpan.FromMilliseconds(settings.NodeTtlMs),
                 Storage = NatsKVStorageType.Memory,
+                NumberOfReplicas = settings.Replicas,
                 Description = "pubsub-gateway node heartbeats (key = node id)",
             },
             cancellationToken);

@@ -46,9 +46,9 @@ internal sealed partial class ClientConnection : IDisposable
     public ClientIdentity Identity => _identity;
 
     /// <summary>
-    /// The <c>reconnect</c> frame for a drain or rebalance, carrying the last sequence queued on each
-    /// durable subscription. Call it only from the connection's own context or once the connection
-    /// stops taking requests: it reads the subscription map without a lock.
+    /// The <c>reconnect</c> frame for a drain or rebalance, carrying for each durable subscription the
+    /// last sequence queued to the client. Those subscriptions are sealed first, so nothing newer is
+    /// delivered here afterwards and the client can resume from exactly these cursors.
     /// </summary>
     public OutboundFrame ReconnectFrame(string reason, int afterMs)
     {
@@ -63,7 +63,7 @@ internal sealed partial class ClientConnection : IDisposable
         {
             if (subscriber.Durable)
             {
-                (cursors ??= []).Add(new(subscriber.Key, subscriber.LastSeq));
+                (cursors ??= []).Add(new(subscriber.Key, subscriber.Seal()));
             }
         }
 

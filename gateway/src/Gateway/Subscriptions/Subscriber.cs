@@ -15,6 +15,7 @@ internal sealed class Subscriber(ClientConnection connection, string key, bool d
     private List<(OutboundFrame Frame, ulong Seq)>? _held = replaying ? [] : null;
     private long _heldBytes;
     private ulong _lastSeq;
+    private bool _sealed;
 
     public ClientConnection Connection { get; } = connection;
 
@@ -34,11 +35,31 @@ internal sealed class Subscriber(ClientConnection connection, string key, bool d
         }
     }
 
+    /// <summary>
+    /// Stops delivery and returns the cursor: used when the client is about to be told to reconnect,
+    /// so the cursor in that frame is exactly the last message the client will get here.
+    /// </summary>
+    public ulong Seal()
+    {
+        lock (_lock)
+        {
+            _sealed = true;
+            ReleaseHeld();
+            return _lastSeq;
+        }
+    }
+
     /// <summary>A live message of a durable topic (from the node's stream feed).</summary>
     public void DeliverLive(OutboundFrame frame, ulong seq)
     {
         lock (_lock)
         {
+            if (_sealed)
+            {
+                frame.Release();
+                return;
+            }
+
             if (_held is not null)
             {
                 _held.Add((frame, seq));
@@ -97,7 +118,7 @@ internal sealed class Subscriber(ClientConnection connection, string key, bool d
 
     private void QueueIfNew(OutboundFrame frame, ulong seq)
     {
-        if (seq > _lastSeq)
+        if (seq > _lastSeq && !_sealed)
         {
             _lastSeq = seq;
             Connection.Enqueue(frame);
