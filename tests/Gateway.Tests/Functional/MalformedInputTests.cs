@@ -21,6 +21,8 @@ public sealed class MalformedInputTests(NatsFixture nats)
         { "JSON string", "\"sub\"", "bad_request" },
         { "JSON number", "42", "bad_request" },
         { "empty frame", "", "bad_request" },
+        { "unpaired surrogate escape in a key", "{\"\\udc00\":1}", "bad_request" },
+        { "unpaired surrogate escape in op", "{\"op\":\"\\ud800\"}", "bad_request" },
         { "unknown op", "{\"op\":\"subscribe\",\"id\":\"1\",\"topic\":\"a\"}", "unknown_op" },
         { "missing op", "{\"id\":\"1\",\"topic\":\"a\"}", "bad_request" },
         { "op not a string", "{\"op\":7,\"id\":\"1\"}", "bad_request" },

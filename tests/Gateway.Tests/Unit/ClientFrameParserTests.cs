@@ -53,6 +53,26 @@ public sealed class ClientFrameParserTests
         Assert.Null(result.Frame.Id);
     }
 
+    /// <summary>Fuzzing findings (tests/Gateway.Fuzz/regressions): valid JSON syntax, invalid text.</summary>
+    [Theory]
+    [InlineData("{\"\\udc00\":1}")]
+    [InlineData("{\"op\":\"\\ud800\"}")]
+    [InlineData("{\"op\":\"ping\",\"id\":\"\\udfff\"}")]
+    [InlineData("{\"op\":\"sub\",\"topic\":\"a\\ud800b\"}")]
+    public void Unpaired_surrogate_escapes_are_a_bad_request_not_an_exception(string json)
+    {
+        var result = ClientFrameParser.Parse(Encoding.UTF8.GetBytes(json));
+        Assert.False(result.Ok);
+        Assert.Equal(ErrorCodes.BadRequest, result.ErrorCode);
+    }
+
+    [Fact]
+    public void Invalid_utf8_inside_a_string_is_a_bad_request_not_an_exception()
+    {
+        byte[] frame = [.. "{\"op\":\""u8, 0xC3, 0x28, .. "\"}"u8];
+        Assert.Equal(ErrorCodes.BadRequest, ClientFrameParser.Parse(frame).ErrorCode);
+    }
+
     [Theory]
     [InlineData("{\"a\":1}")]
     [InlineData("[1,2]")]

@@ -57,6 +57,12 @@ internal static class ClientFrameParser
         {
             return Fail(null, ErrorCodes.BadRequest, $"frame is not valid JSON (or nested deeper than {maxDepth})");
         }
+        catch (InvalidOperationException)
+        {
+            // GetString/ValueTextEquals throw this for an escaped unpaired surrogate ("\udc00") or
+            // invalid UTF-8 inside a string: valid JSON syntax, but no valid text (found by fuzzing).
+            return Fail(null, ErrorCodes.BadRequest, "frame has a string with invalid UTF-8 or an unpaired surrogate escape");
+        }
     }
 
     private static ParseResult ParseCore(ReadOnlySpan<byte> frame, int maxDepth)
