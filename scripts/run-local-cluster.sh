@@ -9,7 +9,10 @@ NODE_PORTS=(${NODE_PORTS:-8081 8082 8083})
 CP_PORT=${CP_PORT:-8000}
 CONFIG=${CONFIG:-Release}
 
-command -v nats-server >/dev/null || { echo "nats-server not found: apt-get install -y nats-server" >&2; exit 1; }
+if ! command -v nats-server >/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q nats-server
+fi
 
 echo "building gateway and control plane ($CONFIG)..."
 dotnet build -c "$CONFIG" -v q -nologo gateway/src/Gateway >/dev/null
