@@ -43,6 +43,51 @@ public sealed class ClusterTests(NatsFixture nats)
     }
 
     [Fact]
+    public async Task With_OnJoin_a_joining_node_triggers_one_rebalance_across_two_replicas()
+    {
+        var bucket = ClusterSettings.NewBucket();
+        var settings = ClusterSettings.Node(bucket, "--Gateway:Drain:ShedWindowMs", "2000");
+        string[] cpSettings =
+        [
+            "--ControlPlane:Rebalance:ShedWindowMs", "2000", "--ControlPlane:Rebalance:OnJoin", "true",
+            "--ControlPlane:Rebalance:JoinDelayMs", "1500", "--ControlPlane:Rebalance:ClaimBucket", "claims-" + bucket,
+        ];
+        await using var a = await GatewayNode.StartAsync(nats.Server.Url, settings);
+        await using var b = await GatewayNode.StartAsync(nats.Server.Url, settings);
+        await using var cp1 = await ControlPlaneHost.StartAsync(nats.Server.Url, bucket, cpSettings);
+        await using var cp2 = await ControlPlaneHost.StartAsync(nats.Server.Url, bucket, cpSettings);
+        await cp1.WaitForNodesAsync([a.NodeId, b.NodeId]);
+        await cp2.WaitForNodesAsync([a.NodeId, b.NodeId]);
+        var clients = await Clients.ConnectAsync(cp1.RouterWebSocketUri, NatsFixture.UniqueTopic(), 300, parallel: 20);
+        try
+        {
+            await WaitFor.ConditionAsync(async () => (await cp1.NodesAsync()).Sum(n => n.GetProperty("connections").GetInt32()) == 300, because: "heartbeats report all 300 clients");
+
+            await using var c = await GatewayNode.StartAsync(nats.Server.Url, settings);
+
+            await WaitFor.ConditionAsync(() =>
+            {
+                var counts = Clients.CountByNode(clients);
+                return Task.FromResult(counts.Values.Sum() == 300 && counts.Count == 3 && counts.Values.All(n => n is >= 85 and <= 115));
+            }, TimeSpan.FromSeconds(15), "all three nodes within 15 % of 100 without an admin call");
+            await Task.Delay(2000);
+            var rebalances = await RebalancesAsync(cp1) + await RebalancesAsync(cp2);
+            Assert.Equal(1, rebalances);
+            Assert.InRange(clients.Count(x => !x.ReconnectFrames.IsEmpty), 85, 130);
+        }
+        finally
+        {
+            await Clients.DisposeAllAsync(clients);
+        }
+    }
+
+    private static async Task<int> RebalancesAsync(ControlPlaneHost cp)
+    {
+        var line = (await cp.Http.GetStringAsync("/metrics")).Split('\n').Single(l => l.StartsWith("controlplane_rebalances_total ", StringComparison.Ordinal));
+        return (int)double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public async Task Killed_node_leaves_the_registry_within_the_ttl_and_its_clients_move()
     {
         var bucket = ClusterSettings.NewBucket();

@@ -71,24 +71,8 @@ internal static class AdminEndpoints
         return ToResult(id, reply, "undrain", null);
     }
 
-    private static async Task<IResult> RebalanceAsync(HttpContext context, NodeRegistry registry, NodeCommander commander, ControlPlaneMetrics metrics, IOptions<ControlPlaneOptions> options)
-    {
-        var settings = options.Value.Rebalance;
-        var plan = RebalancePlanner.Plan(registry.Current.Nodes.Values, settings.TolerancePercent);
-        var moves = new List<ShedPlan>();
-        foreach (var (node, shed) in plan.Moves)
-        {
-            var reply = await commander.SendAsync(node, new NodeCommand("shed", Count: shed, WindowMs: settings.ShedWindowMs), context.RequestAborted);
-            moves.Add(new ShedPlan(node.Id, node.Heartbeat.Connections, shed, reply is { Ok: true }));
-            if (reply is { Ok: true })
-            {
-                metrics.ShedRequested.Inc(shed);
-            }
-        }
-
-        metrics.Rebalances.Inc();
-        return Results.Json(new RebalanceResult(plan.Mean, plan.Tolerance, settings.ShedWindowMs, moves), AdminJsonContext.Default.RebalanceResult, statusCode: StatusCodes.Status202Accepted);
-    }
+    private static async Task<IResult> RebalanceAsync(HttpContext context, Rebalancer rebalancer) =>
+        Results.Json(await rebalancer.RunAsync(context.RequestAborted), AdminJsonContext.Default.RebalanceResult, statusCode: StatusCodes.Status202Accepted);
 
     private static IResult ToResult(string id, NodeCommandReply? reply, string command, int? deadlineMs) => reply switch
     {

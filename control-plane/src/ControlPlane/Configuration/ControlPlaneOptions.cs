@@ -38,6 +38,15 @@ public sealed class RebalanceOptions
 
     /// <summary>Window a node spreads its shed reconnects over.</summary>
     public int ShedWindowMs { get; set; } = 5_000;
+
+    /// <summary>Rebalance automatically when a node joins (after <see cref="JoinDelayMs"/>); one replica acts per join.</summary>
+    public bool OnJoin { get; set; }
+
+    /// <summary>Wait after a join before planning, so the new node is active and counts are fresh.</summary>
+    public int JoinDelayMs { get; set; } = 3_000;
+
+    /// <summary>KV bucket where replicas claim join events, so exactly one of them rebalances.</summary>
+    public string ClaimBucket { get; set; } = "gateway-rebalance";
 }
 
 /// <summary>Settings under <c>Nats:</c> (same key as the gateway nodes).</summary>

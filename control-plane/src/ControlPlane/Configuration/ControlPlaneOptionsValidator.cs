@@ -23,6 +23,7 @@ internal sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPla
         Range(errors, "ControlPlane:Router:ActivityTimeoutSeconds", options.Router.ActivityTimeoutSeconds, 1, 86_400);
         Range(errors, "ControlPlane:Rebalance:TolerancePercent", options.Rebalance.TolerancePercent, 0, 1_000);
         Range(errors, "ControlPlane:Rebalance:ShedWindowMs", options.Rebalance.ShedWindowMs, 0, 3_600_000);
+        Range(errors, "ControlPlane:Rebalance:JoinDelayMs", options.Rebalance.JoinDelayMs, 0, 600_000);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

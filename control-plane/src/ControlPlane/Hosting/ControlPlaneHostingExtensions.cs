@@ -35,6 +35,8 @@ internal static class ControlPlaneHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<NodeRegistry>());
         services.AddSingleton<ControlPlaneMetrics>();
         services.AddSingleton<NodeCommander>();
+        services.AddSingleton<Rebalancer>();
+        services.AddHostedService<JoinRebalancer>();
         services.AddSingleton<AdminAuthFilter>();
 
         services.AddSingleton<RoutingLoad>();

@@ -37,6 +37,9 @@ internal sealed partial class NodeRegistry : BackgroundService
     /// <summary>Raised (outside the lock) for every heartbeat received, with the node id.</summary>
     public event Action<string>? HeartbeatReceived;
 
+    /// <summary>A node appeared after the initial load (a scale-out), with its first heartbeat.</summary>
+    public event Action<NodeHeartbeat>? NodeJoined;
+
     public RegistrySnapshot Current => Volatile.Read(ref _current);
 
     /// <summary>True once the initial contents of the bucket were read.</summary>
@@ -167,6 +170,10 @@ internal sealed partial class NodeRegistry : BackgroundService
         if (added)
         {
             Log.NodeJoined(_logger, heartbeat.Id, heartbeat.Url!, heartbeat.State);
+            if (_loaded)
+            {
+                NodeJoined?.Invoke(heartbeat);
+            }
         }
 
         HeartbeatReceived?.Invoke(heartbeat.Id);
