@@ -160,16 +160,16 @@ internal sealed partial class ClientConnection
             return;
         }
 
-        bool removed;
+        Subscriber? removed;
         lock (_subscriptions)
         {
-            removed = _subscriptions.Remove(topic);
+            _subscriptions.Remove(topic, out removed);
             _subscriptionCount = _subscriptions.Count;
         }
 
-        if (removed)
+        if (removed is not null)
         {
-            await _services.Topics.RemoveAsync(topic, this);
+            await _services.Topics.RemoveAsync(removed);
         }
 
         Send(ServerFrames.Ack(frame.Id));

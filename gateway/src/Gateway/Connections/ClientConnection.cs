@@ -17,6 +17,7 @@ namespace PubSubGateway.Connections;
 internal sealed partial class ClientConnection : IDisposable
 {
     private readonly WebSocket _socket;
+    private readonly UpgradedStream _stream;
     private readonly ConnectionServices _services;
     private readonly GatewayOptions _options;
     private readonly GatewayMetrics _metrics;
@@ -29,9 +30,10 @@ internal sealed partial class ClientConnection : IDisposable
     private volatile int _subscriptionCount;
     private long _lastActivityTicks = Environment.TickCount64;
 
-    public ClientConnection(WebSocket socket, ConnectionServices services, ClientIdentity identity)
+    public ClientConnection(WebSocket socket, UpgradedStream stream, ConnectionServices services, ClientIdentity identity)
     {
         _socket = socket;
+        _stream = stream;
         _services = services;
         _options = services.Options;
         _metrics = services.Metrics;
@@ -188,25 +190,50 @@ internal sealed partial class ClientConnection : IDisposable
         {
             while (await Queue.WaitAsync())
             {
-                long delivered = 0;
-                while (Queue.TryDequeue(out var frame))
+                // Everything already queued (up to one batch) goes out as one socket write. The
+                // delivery latency of each message is taken once that write has completed.
+                var delivered = 0;
+                var stamps = System.Buffers.ArrayPool<long>.Shared.Rent(64);
+                _stream.BeginBatch();
+                try
                 {
-                    try
+                    while (_stream.BatchedBytes < UpgradedStream.BatchBytes && Queue.TryDequeue(out var frame))
                     {
-                        await _socket.SendAsync(frame.Memory, WebSocketMessageType.Text, endOfMessage: true, _aborted.Token);
-                    }
-                    finally
-                    {
-                        frame.Release();
-                    }
+                        try
+                        {
+                            await _socket.SendAsync(frame.Memory, WebSocketMessageType.Text, endOfMessage: true, _aborted.Token);
+                        }
+                        finally
+                        {
+                            frame.Release();
+                        }
 
-                    if (frame.IsMessage)
-                    {
-                        delivered++;
-                        _metrics.DeliveryLatency.Observe(Stopwatch.GetElapsedTime(frame.Timestamp).TotalSeconds);
+                        if (frame.IsMessage)
+                        {
+                            if (delivered == stamps.Length)
+                            {
+                                var bigger = System.Buffers.ArrayPool<long>.Shared.Rent(stamps.Length * 2);
+                                stamps.CopyTo(bigger, 0);
+                                System.Buffers.ArrayPool<long>.Shared.Return(stamps);
+                                stamps = bigger;
+                            }
+
+                            stamps[delivered++] = frame.Timestamp;
+                        }
                     }
                 }
+                finally
+                {
+                    await _stream.EndBatchAsync(_aborted.Token);
+                }
 
+                var written = Stopwatch.GetTimestamp();
+                for (var i = 0; i < delivered; i++)
+                {
+                    _metrics.DeliveryLatency.Observe(Stopwatch.GetElapsedTime(stamps[i], written).TotalSeconds);
+                }
+
+                System.Buffers.ArrayPool<long>.Shared.Return(stamps);
                 _metrics.Delivered.Inc(delivered);
             }
 
@@ -264,16 +291,16 @@ internal sealed partial class ClientConnection : IDisposable
 
     private async Task ReleaseSubscriptionsAsync()
     {
-        string[] keys;
+        Subscriber[] subscribers;
         lock (_subscriptions)
         {
-            keys = [.. _subscriptions.Keys];
+            subscribers = [.. _subscriptions.Values];
             _subscriptions.Clear();
         }
 
-        foreach (var key in keys)
+        foreach (var subscriber in subscribers)
         {
-            await _services.Topics.RemoveAsync(key, this);
+            await _services.Topics.RemoveAsync(subscriber);
         }
 
         _subscriptionCount = 0;

@@ -17,7 +17,9 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
     private readonly int _maxBytes;
     private readonly bool _dropOldest;
     private ManualResetValueTaskSourceCore<bool> _signal = new() { RunContinuationsAsynchronously = true };
-    private OutboundFrame[] _ring = new OutboundFrame[8];
+    private const int InitialSlots = 8;
+    private const int ShrinkAbove = 256;
+    private OutboundFrame[] _ring = new OutboundFrame[InitialSlots];
     private int _head;
     private int _count;
     private long _bytes;
@@ -168,6 +170,14 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
         _head = (_head + 1) % _ring.Length;
         _count--;
         _bytes -= frame.Length;
+        if (_count == 0 && _ring.Length > ShrinkAbove)
+        {
+            // A backlog grew the ring; once it has drained, give the memory back instead of
+            // keeping up to MaxQueueBytes/frame-size slots per connection for good.
+            _ring = new OutboundFrame[InitialSlots];
+            _head = 0;
+        }
+
         return frame;
     }
 

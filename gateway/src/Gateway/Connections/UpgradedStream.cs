@@ -1,15 +1,76 @@
 namespace PubSubGateway.Connections;
 
 /// <summary>
-/// Wraps the upgraded Kestrel stream under a connection's WebSocket. Its only job today: when
-/// ManagedWebSocket aborts itself right after sending a close frame (it does so for invalid UTF-8,
-/// 1007), the transport is torn down a little later instead of at once, so the peer reads the close
-/// frame before the TCP reset that closing with unread input causes.
+/// Wraps the upgraded Kestrel stream under a connection's WebSocket. Two jobs:
+/// <list type="bullet">
+/// <item>Write coalescing. Between <see cref="BeginBatch"/> and <see cref="EndBatchAsync"/> the
+/// frames ManagedWebSocket writes are gathered in one pooled buffer and reach Kestrel as a single
+/// write and flush. The writer loop batches whatever is queued, so a busy connection costs one
+/// flush (and roughly one send syscall) per batch instead of one per frame, and the per-frame send
+/// path never waits on the socket — under back-pressure it used to allocate a state-machine box,
+/// a Task and two flush boxes per frame (loadtest allocation profile, 1,000 subscribers at
+/// 1,500 msg/s).</item>
+/// <item>When ManagedWebSocket aborts itself right after sending a close frame (it does so for
+/// invalid UTF-8, 1007), the transport is torn down a little later instead of at once, so the peer
+/// reads the close frame before the TCP reset that closing with unread input causes.</item>
+/// </list>
 /// </summary>
 internal sealed class UpgradedStream(Stream inner) : Stream
 {
+    /// <summary>A batch is written out once it holds this much (the writer loop stops adding then).</summary>
+    public const int BatchBytes = 64 * 1024;
+
     private static readonly TimeSpan DisposeDelay = TimeSpan.FromMilliseconds(250);
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Lock _batchLock = new();
+    private byte[]? _batch;
+    private int _batchLength;
+    private bool _batching;
     private int _disposed;
+
+    /// <summary>Bytes gathered in the current batch.</summary>
+    public int BatchedBytes => Volatile.Read(ref _batchLength);
+
+    /// <summary>From now on writes are gathered, not sent, until <see cref="EndBatchAsync"/>.</summary>
+    public void BeginBatch()
+    {
+        lock (_batchLock)
+        {
+            _batching = true;
+        }
+    }
+
+    /// <summary>Sends everything gathered since <see cref="BeginBatch"/> as one write.</summary>
+    public async ValueTask EndBatchAsync(CancellationToken cancellationToken)
+    {
+        byte[]? batch;
+        int length;
+        lock (_batchLock)
+        {
+            _batching = false;
+            batch = _batch;
+            length = _batchLength;
+            _batch = null;
+            _batchLength = 0;
+        }
+
+        if (batch is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (length > 0)
+            {
+                await WriteInnerAsync(batch.AsMemory(0, length), cancellationToken);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(batch);
+        }
+    }
 
     public override bool CanRead => true;
 
@@ -29,17 +90,62 @@ internal sealed class UpgradedStream(Stream inner) : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         inner.ReadAsync(buffer, offset, count, cancellationToken);
 
-    public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-        inner.WriteAsync(buffer, cancellationToken);
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        lock (_batchLock)
+        {
+            if (_batching)
+            {
+                Append(buffer.Span);
+                return ValueTask.CompletedTask;
+            }
+        }
+
+        return WriteInnerAsync(buffer, cancellationToken);
+    }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        inner.WriteAsync(buffer, offset, count, cancellationToken);
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override void Flush() => inner.Flush();
 
     public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+    /// <summary>Writes to Kestrel; one writer at a time (the batch flush and a control frame may race).</summary>
+    private async ValueTask WriteInnerAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await inner.WriteAsync(buffer, cancellationToken);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Caller holds <see cref="_batchLock"/>.</summary>
+    private void Append(ReadOnlySpan<byte> bytes)
+    {
+        var needed = _batchLength + bytes.Length;
+        if (_batch is null || needed > _batch.Length)
+        {
+            var bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(needed, BatchBytes + 1024));
+            if (_batch is not null)
+            {
+                _batch.AsSpan(0, _batchLength).CopyTo(bigger);
+                System.Buffers.ArrayPool<byte>.Shared.Return(_batch);
+            }
+
+            _batch = bigger;
+        }
+
+        bytes.CopyTo(_batch.AsSpan(_batchLength));
+        _batchLength = needed;
+    }
 
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 

@@ -80,9 +80,9 @@ internal static class WebSocketEndpoint
 
         try
         {
-            var (socket, _) = await UpgradeAsync(context, subProtocol, services.Options.Heartbeat);
+            var (socket, stream) = await UpgradeAsync(context, subProtocol, services.Options.Heartbeat);
             using (socket)
-            using (var connection = new ClientConnection(socket, services, identity))
+            using (var connection = new ClientConnection(socket, stream, services, identity))
             {
                 await connection.RunAsync(context.RequestAborted);
             }

@@ -9,7 +9,7 @@ namespace PubSubGateway.Subscriptions;
 /// (after <c>sub</c> with <c>since</c>) live messages are held back here, then merged at the seam
 /// by sequence so the client sees each message once, in order.
 /// </summary>
-internal sealed class Subscriber(ClientConnection connection, string key, bool durable, bool replaying, int maxBufferedBytes)
+internal sealed class Subscriber(TopicEntry entry, ClientConnection connection, bool replaying, int maxBufferedBytes)
 {
     private readonly Lock _lock = new();
     private List<(OutboundFrame Frame, ulong Seq)>? _held = replaying ? [] : null;
@@ -19,9 +19,19 @@ internal sealed class Subscriber(ClientConnection connection, string key, bool d
 
     public ClientConnection Connection { get; } = connection;
 
-    public string Key { get; } = key;
+    public TopicEntry Entry { get; } = entry;
 
-    public bool Durable { get; } = durable;
+    public string Key => Entry.Key;
+
+    public bool Durable => Entry.Durable;
+
+    /// <summary>Set once when the subscription is removed; fan-out skips it from then on.</summary>
+    public bool IsRemoved => Volatile.Read(ref _removed);
+
+    private bool _removed;
+
+    /// <summary>Caller holds the registry's stripe lock.</summary>
+    public void MarkRemoved() => Volatile.Write(ref _removed, true);
 
     /// <summary>Last stream sequence queued to the client (0 before the first).</summary>
     public ulong LastSeq

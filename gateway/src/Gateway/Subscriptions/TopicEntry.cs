@@ -19,7 +19,7 @@ internal sealed class TopicEntry : IBusMessageHandler, IDurableMessageHandler
     private readonly int _maxPayloadBytes;
     private readonly int _subjectPrefixLength;
     private readonly byte[]? _exactHeader;
-    private Subscriber[] _subscribers = [];
+    private SubscriberList _subscribers = SubscriberList.Empty;
 
     public TopicEntry(string key, bool durable, int subjectPrefixLength, int maxPayloadBytes, GatewayMetrics metrics)
     {
@@ -41,27 +41,16 @@ internal sealed class TopicEntry : IBusMessageHandler, IDurableMessageHandler
     /// <summary>Completes when the broker feed is registered; set once by the registry.</summary>
     public Task<IAsyncDisposable> BusSubscription { get; set; } = null!;
 
-    public int Count => Volatile.Read(ref _subscribers).Length;
+    public int Count => Volatile.Read(ref _subscribers).Live;
 
     /// <summary>Caller holds the stripe lock.</summary>
-    public void Add(Subscriber subscriber) => Volatile.Write(ref _subscribers, [.. _subscribers, subscriber]);
+    public void Add(Subscriber subscriber) => Volatile.Write(ref _subscribers, _subscribers.Add(subscriber));
 
     /// <summary>Caller holds the stripe lock.</summary>
-    public Subscriber? Remove(Connections.ClientConnection connection)
+    public void Remove(Subscriber subscriber)
     {
-        var current = _subscribers;
-        var index = Array.FindIndex(current, s => ReferenceEquals(s.Connection, connection));
-        if (index < 0)
-        {
-            return null;
-        }
-
-        var removed = current[index];
-        var next = new Subscriber[current.Length - 1];
-        Array.Copy(current, next, index);
-        Array.Copy(current, index + 1, next, index, current.Length - index - 1);
-        Volatile.Write(ref _subscribers, next);
-        return removed;
+        subscriber.MarkRemoved();
+        Volatile.Write(ref _subscribers, _subscribers.AfterRemoval());
     }
 
     /// <summary>
@@ -78,12 +67,21 @@ internal sealed class TopicEntry : IBusMessageHandler, IDurableMessageHandler
         }
 
         var frame = _exactHeader is not null
-            ? ServerFrames.Message(_exactHeader, payload, subscribers.Length)
-            : ServerFrames.Message(subject.AsSpan(_subjectPrefixLength), payload, subscribers.Length);
+            ? ServerFrames.Message(_exactHeader, payload, subscribers.Count)
+            : ServerFrames.Message(subject.AsSpan(_subjectPrefixLength), payload, subscribers.Count);
 
-        foreach (var subscriber in subscribers)
+        var items = subscribers.Items;
+        for (var i = 0; i < subscribers.Count; i++)
         {
-            subscriber.Connection.Enqueue(frame);
+            var subscriber = items[i];
+            if (subscriber.IsRemoved)
+            {
+                frame.Release();
+            }
+            else
+            {
+                subscriber.Connection.Enqueue(frame);
+            }
         }
     }
 
@@ -96,15 +94,24 @@ internal sealed class TopicEntry : IBusMessageHandler, IDurableMessageHandler
             return;
         }
 
-        var frame = ServerFrames.MessageWithSeq(subject.AsSpan(_subjectPrefixLength), seq, payload, subscribers.Length);
-        foreach (var subscriber in subscribers)
+        var frame = ServerFrames.MessageWithSeq(subject.AsSpan(_subjectPrefixLength), seq, payload, subscribers.Count);
+        var items = subscribers.Items;
+        for (var i = 0; i < subscribers.Count; i++)
         {
-            subscriber.DeliverLive(frame, seq);
+            var subscriber = items[i];
+            if (subscriber.IsRemoved)
+            {
+                frame.Release();
+            }
+            else
+            {
+                subscriber.DeliverLive(frame, seq);
+            }
         }
     }
 
     /// <summary>Counts and checks a message; returns the subscribers to serve, or null when it is dropped.</summary>
-    private Subscriber[]? Admit(in ReadOnlySequence<byte> payload)
+    private SubscriberList? Admit(in ReadOnlySequence<byte> payload)
     {
         _metrics.Received(MessageSource.Bus);
         if (payload.Length > _maxPayloadBytes)
@@ -120,6 +127,6 @@ internal sealed class TopicEntry : IBusMessageHandler, IDurableMessageHandler
         }
 
         var subscribers = Volatile.Read(ref _subscribers);
-        return subscribers.Length == 0 ? null : subscribers;
+        return subscribers.Live == 0 ? null : subscribers;
     }
 }

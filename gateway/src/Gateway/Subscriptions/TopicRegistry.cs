@@ -79,7 +79,7 @@ internal sealed partial class TopicRegistry
                 _metrics.Topics.Inc();
             }
 
-            subscriber = new Subscriber(connection, key, entry.Durable, resuming && entry.Durable, _maxHeldBytes);
+            subscriber = new Subscriber(entry, connection, resuming && entry.Durable, _maxHeldBytes);
             entry.Add(subscriber);
             _metrics.Subscriptions.Inc();
         }
@@ -90,29 +90,31 @@ internal sealed partial class TopicRegistry
         }
         catch
         {
-            await RemoveAsync(key, connection);
+            await RemoveAsync(subscriber);
             throw;
         }
 
         return subscriber;
     }
 
-    public async Task RemoveAsync(string key, ClientConnection connection)
+    /// <summary>Removes a subscriber; the last one of a key takes the broker feed with it.</summary>
+    public async Task RemoveAsync(Subscriber subscriber)
     {
         TopicEntry? emptied = null;
-        lock (StripeFor(key))
+        var entry = subscriber.Entry;
+        lock (StripeFor(entry.Key))
         {
-            if (!_entries.TryGetValue(key, out var entry) || entry.Remove(connection) is not { } removed)
+            if (subscriber.IsRemoved)
             {
                 return;
             }
 
-            removed.Discard();
-
+            entry.Remove(subscriber);
+            subscriber.Discard();
             _metrics.Subscriptions.Dec();
-            if (entry.Count == 0)
+            if (entry.Count == 0 && _entries.TryGetValue(entry.Key, out var current) && ReferenceEquals(current, entry))
             {
-                _entries.TryRemove(key, out _);
+                _entries.TryRemove(entry.Key, out _);
                 _metrics.Topics.Dec();
                 emptied = entry;
             }
