@@ -113,8 +113,20 @@ public sealed class DurableResumeTests
 
     private static async Task AssertEveryoneGotEverythingAsync(List<ResumingClient> clients, int published)
     {
-        await WaitFor.ConditionAsync(() => Task.FromResult(clients.All(x => x.Received.Contains(published))), TimeSpan.FromSeconds(30),
-            $"every client receives message {published}");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!clients.All(x => x.Received.Contains(published)))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                var behind = clients.Where(x => !x.Received.Contains(published)).ToList();
+                var detail = string.Join("; ", behind.GroupBy(x => x.Node ?? "(moving)")
+                    .Select(g => $"{g.Key}: {g.Count()} clients, last n {string.Join(",", g.Select(x => x.Received.Count == 0 ? 0 : x.Received[^1]).Distinct().Take(5))}"));
+                Assert.Fail($"{behind.Count} of {clients.Count} clients never received message {published}: {detail}");
+            }
+
+            await Task.Delay(100);
+        }
+
         await Task.Delay(300);
         var report = clients.Select(x => x.Check(published)).ToList();
         Assert.True(report.All(r => r.Lost == 0), $"lost: {report.Sum(r => r.Lost)} messages over {report.Count(r => r.Lost > 0)} clients");

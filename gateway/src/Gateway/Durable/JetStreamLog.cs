@@ -162,6 +162,18 @@ internal sealed partial class JetStreamLog
     /// If the consumer fails (a NATS server died, a request timed out) it is created again from the
     /// sequence after the last one handed over, so a failure costs time, never a message.
     /// </summary>
+    /// <summary>
+    /// Short pull expiry and idle heartbeats: when the server holding the consumer dies, a missed
+    /// heartbeat (about 2 s) makes the ordered consumer start again elsewhere. With the defaults
+    /// (30 s expiry, 15 s heartbeat) a live feed stalled for half a minute after a server loss.
+    /// </summary>
+    private static readonly NatsJSConsumeOpts LiveConsumeOpts = new()
+    {
+        MaxMsgs = 1_000,
+        Expires = TimeSpan.FromSeconds(5),
+        IdleHeartbeat = TimeSpan.FromSeconds(1),
+    };
+
     private async Task PumpAsync(string subject, ulong next, IDurableMessageHandler handler, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
@@ -174,7 +186,7 @@ internal sealed partial class JetStreamLog
                     DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
                     OptStartSeq = next,
                 }, cancellationToken);
-                await foreach (var msg in consumer.ConsumeAsync<NatsMemoryOwner<byte>>(cancellationToken: cancellationToken))
+                await foreach (var msg in consumer.ConsumeAsync<NatsMemoryOwner<byte>>(opts: LiveConsumeOpts, cancellationToken: cancellationToken))
                 {
                     using var data = msg.Data;
                     var seq = msg.Metadata!.Value.Sequence.Stream;
