@@ -48,6 +48,9 @@ internal sealed record RunOptions
 
     public int ReceiveBufferBytes { get; init; } = 1024;
 
+    /// <summary>Per-client socket read buffer; lets one recv return many small frames.</summary>
+    public int SocketReadBufferBytes { get; init; } = 16 * 1024;
+
     public string? JsonPath { get; init; }
 
     public bool FailOnLoss { get; init; }
@@ -84,6 +87,7 @@ internal sealed record RunOptions
           --broker-pid P                 nats-server process: CPU from /proc
           --source-addresses N           spread clients over 127.0.0.2..N+1 (default: one per 20,000 clients)
           --connect-concurrency N        connections opened at once (default 64)
+          --read-buffer B                per-client socket read buffer, 0 = none (default 16384)
           --topic-prefix P               topics are P.t (fanout) or P.t0..P.tN (topics) (default bench)
           --json FILE                    write the result as JSON
           --label TEXT                   free text copied into the result
@@ -117,6 +121,7 @@ internal sealed record RunOptions
             PayloadBytes = a.Int("payload", 128, Payloads.BenchPayload.MinimumBytes, 1024 * 1024),
             ConnectConcurrency = a.Int("connect-concurrency", 64, 1, 10_000),
             SourceAddresses = a.Int("source-addresses", 0, 0, 250),
+            SocketReadBufferBytes = a.Int("read-buffer", 16 * 1024, 0, 1024 * 1024),
             JsonPath = a.String("json"),
             FailOnLoss = smoke || a.Flag("fail-on-loss"),
             Quiet = a.Flag("quiet"),

@@ -21,9 +21,12 @@ internal sealed class WebSocketConnector
     private readonly string? _subProtocol;
     private readonly SourceAddressPool _sources;
     private readonly DnsEndPoint _endpoint;
+    private readonly int _readBufferBytes;
 
-    public WebSocketConnector(Uri uri, string? subProtocol, SourceAddressPool sources)
+    /// <param name="readBufferBytes">Socket read buffer per client (see <see cref="ReadBufferedStream"/>); 0 for idle clients.</param>
+    public WebSocketConnector(Uri uri, string? subProtocol, SourceAddressPool sources, int readBufferBytes)
     {
+        _readBufferBytes = readBufferBytes;
         if (uri.Scheme != "ws")
         {
             throw new ArgumentException("only ws:// URLs (loopback, no TLS) are supported", nameof(uri));
@@ -50,7 +53,7 @@ internal sealed class WebSocketConnector
             await socket.ConnectAsync(IPAddress.Parse(_endpoint.Host == "localhost" ? "127.0.0.1" : _endpoint.Host), _endpoint.Port, cancellationToken);
             var stream = new NetworkStream(socket, ownsSocket: true);
             var leftover = await UpgradeAsync(stream, cancellationToken);
-            Stream transport = leftover.Length == 0 ? stream : new PrefixedStream(stream, leftover);
+            Stream transport = leftover.Length == 0 && _readBufferBytes == 0 ? stream : new ReadBufferedStream(stream, leftover, _readBufferBytes);
             return WebSocket.CreateFromStream(transport, new WebSocketCreationOptions
             {
                 IsServer = false,

@@ -18,6 +18,8 @@ internal static class MarkdownTable
         ("p99 ms", r => r.Latency.P99Ms, "0.00"),
         ("p99.9 ms", r => r.Latency.P999Ms, "0.00"),
         ("max ms", r => r.Latency.MaxMs, "0.0"),
+        ("srv p50 ≤ ms", r => r.Server?.LatencyP50UpperBoundMs ?? double.NaN, "0.0"),
+        ("srv p99 ≤ ms", r => r.Server?.LatencyP99UpperBoundMs ?? double.NaN, "0.0"),
         ("lost", r => r.Lost, "N0"),
         ("dup", r => r.Duplicates, "N0"),
         ("drain s", r => r.DrainSeconds, "0.00"),

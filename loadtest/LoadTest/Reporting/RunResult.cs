@@ -77,14 +77,19 @@ internal sealed record RunResult
 /// <summary>End-to-end latency (publish call → client parsed the frame), milliseconds.</summary>
 internal sealed record LatencySummary(long Count, double P50Ms, double P90Ms, double P99Ms, double P999Ms, double MaxMs, double MeanMs);
 
-/// <summary>Deltas of the gateway's /metrics between just before and just after the measured window.</summary>
+/// <summary>
+/// Deltas of the gateway's /metrics between just before and just after the measured window. The
+/// latency bounds come from its delivery-latency histogram (encode → socket write, bucket upper bounds).
+/// </summary>
 internal sealed record ServerFigures(
     double Delivered,
     double Dropped,
     double AllocatedBytes,
     double AllocatedBytesPerDelivery,
     double CpuSeconds,
-    double CpuSecondsPerMillionDeliveries);
+    double CpuSecondsPerMillionDeliveries,
+    double LatencyP50UpperBoundMs,
+    double LatencyP99UpperBoundMs);
 
 /// <summary>CPU and memory of one process over the measured window, from /proc (or the runtime for the load client).</summary>
 internal sealed record ProcessFigures(double CpuSeconds, double CpuSecondsPerMillionDeliveries, long RssKiB, long PeakRssKiB);

@@ -119,7 +119,7 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
     private async Task<SubscriberClient[]> ConnectAllAsync(IReadOnlyList<string> topics, LatencyRecorder latency, CancellationToken cancellationToken)
     {
         var sources = new SourceAddressPool(options.SourceAddresses > 0 ? options.SourceAddresses : SourceAddressPool.For(options.Subscribers));
-        var connector = new WebSocketConnector(options.Url, "pubsub.v1.json", sources);
+        var connector = new WebSocketConnector(options.Url, "pubsub.v1.json", sources, options.SocketReadBufferBytes);
         var clients = new SubscriberClient[options.Subscribers];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.ConnectConcurrency, CancellationToken = cancellationToken };
         try
@@ -173,6 +173,12 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
             if (clients.Sum(c => c.Distinct) >= expectedTotal)
             {
                 return true;
+            }
+
+            // A client the server closed (e.g. 4008 slow consumer) will receive nothing more.
+            if (clients.All(c => c.Distinct >= options.MessagesPerTopic || c.Failed || c.CloseStatus is not null))
+            {
+                return false;
             }
 
             await Task.Delay(10, cancellationToken);
@@ -245,7 +251,9 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
             allocated,
             delivered > 0 ? allocated / delivered : double.NaN,
             cpu,
-            delivered > 0 ? cpu / delivered * 1e6 : double.NaN);
+            delivered > 0 ? cpu / delivered * 1e6 : double.NaN,
+            ServerMetrics.LatencyPercentile(before, after, 50) * 1000,
+            ServerMetrics.LatencyPercentile(before, after, 99) * 1000);
     }
 
     private static ProcessFigures? Difference(ProcessSample? before, ProcessSample? after, long delivered)
