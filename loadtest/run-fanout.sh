@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fan-out benchmark: starts nats-server and a Release gateway on free loopback ports, runs the
-# `fanout` scenario (1 topic x N subscribers) at each rate, REPEATS times (rates interleaved so
+# `fanout` scenario (1 topic x N subscribers) for each subscriber count and rate, REPEATS times (interleaved so
 # background load hits every rate alike), stops what it started by PID and prints the table of
 # medians. Every run is bounded: duration + warm-up + drain timeout.
 #
-#   loadtest/run-fanout.sh [--rates "500 1000 2000"] [--subscribers 1000] [--repeats 3]
+#   loadtest/run-fanout.sh [--rates "500 1000 2000"] [--subscribers "1000"] [--repeats 3]
 #                          [--duration 10] [--payload 128] [--out DIR] [-- extra LoadTest options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,15 +62,17 @@ curl -fsS "http://127.0.0.1:$gw_port/healthz/ready" >/dev/null
 echo "nats-server pid $nats_pid :$nats_port, gateway pid $gw_pid :$gw_port, results in $out" >&2
 echo "cores $(nproc), load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for rep in $(seq 1 "$repeats"); do
+  for subs in $subscribers; do
   for rate in $rates; do
-    echo "== run $rep/$repeats: $subscribers subscribers, $rate msg/s, ${duration}s, ${payload} B" >&2
+    echo "== run $rep/$repeats: $subs subscribers, $rate msg/s, ${duration}s, ${payload} B" >&2
     dotnet loadtest/LoadTest/bin/Release/net10.0/LoadTest.dll fanout \
       --url "ws://127.0.0.1:$gw_port/ws" --nats "nats://127.0.0.1:$nats_port" \
-      --subscribers "$subscribers" --rate "$rate" --duration "$duration" --payload "$payload" \
+      --subscribers "$subs" --rate "$rate" --duration "$duration" --payload "$payload" \
       --metrics "http://127.0.0.1:$gw_port/metrics" --server-pid "$gw_pid" --broker-pid "$nats_pid" \
-      --json "$out/fanout-s$subscribers-r$rate-$rep.json" --label "run $rep" "${extra[@]}" >"$out/fanout-s$subscribers-r$rate-$rep.txt" \
-      || echo "run failed (exit $?): see $out/fanout-s$subscribers-r$rate-$rep.txt" >&2
-    tail -n 1 "$out/fanout-s$subscribers-r$rate-$rep.txt" >&2
+      --json "$out/fanout-s$subs-r$rate-$rep.json" --label "run $rep" "${extra[@]}" >"$out/fanout-s$subs-r$rate-$rep.txt" \
+      || echo "run failed (exit $?): see $out/fanout-s$subs-r$rate-$rep.txt" >&2
+    tail -n 1 "$out/fanout-s$subs-r$rate-$rep.txt" >&2
+  done
   done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

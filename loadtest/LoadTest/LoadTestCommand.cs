@@ -16,6 +16,7 @@ internal static class LoadTestCommand
         usage: LoadTest <scenario> [options]     (LoadTest <scenario> --help for the options)
           fanout   1 topic, N subscribers, publish rate R
           topics   N connections, each on its own topic, R msg/s spread over them
+          connect  ramp to N idle subscribed connections: open rate, server KiB per connection
           report   FILE.json...   Markdown table of results (median per configuration)
         """;
 
@@ -38,6 +39,8 @@ internal static class LoadTestCommand
         {
             case "fanout" or "topics":
                 return await RunScenarioAsync(args[0], args[1..], output, progress, cancel.Token);
+            case "connect":
+                return await RunConnectAsync(args[1..], output, progress, cancel.Token);
             case "report":
                 var results = new List<RunResult>();
                 foreach (var path in args[1..])
@@ -87,6 +90,32 @@ internal static class LoadTestCommand
         await output.WriteLineAsync(MarkdownTable.Render([result]));
         await output.WriteLineAsync(Summary(result));
         return options.FailOnLoss && (result.Lost > 0 || result.Duplicates > 0 || result.Connected < result.Subscribers) ? Lossy : Ok;
+    }
+
+    private static async Task<int> RunConnectAsync(string[] args, TextWriter output, TextWriter progress, CancellationToken cancellationToken)
+    {
+        if (args.Contains("--help"))
+        {
+            await output.WriteLineAsync(RunOptions.Usage("connect"));
+            return Ok;
+        }
+
+        var (options, errors) = RunOptions.Parse("connect", args);
+        if (options is null)
+        {
+            await progress.WriteLineAsync("invalid arguments:\n  " + string.Join("\n  ", errors) + "\n\n" + RunOptions.Usage("connect"));
+            return BadArguments;
+        }
+
+        var result = await new ConnectScenario(options, progress).RunAsync(cancellationToken);
+        if (options.JsonPath is not null)
+        {
+            await using var file = File.Create(options.JsonPath);
+            await System.Text.Json.JsonSerializer.SerializeAsync(file, result, ConnectResultJson.Default.ConnectResult, cancellationToken);
+        }
+
+        await output.WriteLineAsync(result.ToMarkdown());
+        return options.FailOnLoss && (result.Connected < result.Requested || result.ReceivedProbe < result.Connected) ? Lossy : Ok;
     }
 
     private static string Summary(RunResult r) => FormattableString.Invariant(

@@ -40,6 +40,9 @@ internal sealed record RunOptions
 
     public double DrainTimeoutSeconds { get; init; } = 15;
 
+    /// <summary>How long the connect scenario holds its connections before measuring.</summary>
+    public double HoldSeconds { get; init; } = 5;
+
     public int PayloadBytes { get; init; } = 128;
 
     public int ConnectConcurrency { get; init; } = 64;
@@ -81,6 +84,8 @@ internal sealed record RunOptions
           --duration S                   seconds of measured publishing (default 10)
           --warmup S                     seconds of unmeasured publishing first (default 1)
           --payload B                    payload size in bytes, >= 64 (default 128)
+          --topics K                     connect: spread the connections over K topics (default 1)
+          --hold S                       connect: hold the connections this long before measuring (default 5)
           --drain-timeout S              wait this long after publishing for every delivery (default 15)
           --metrics URL                  gateway /metrics, scraped before and after (server allocations, CPU)
           --server-pid P                 gateway process: CPU and RSS from /proc
@@ -112,7 +117,8 @@ internal sealed record RunOptions
             ServerPid = a.String("server-pid") is null ? null : a.Int("server-pid", 0, 1, int.MaxValue),
             BrokerPid = a.String("broker-pid") is null ? null : a.Int("broker-pid", 0, 1, int.MaxValue),
             Subscribers = subscribers,
-            Topics = scenario == "topics" ? subscribers : 1,
+            Topics = scenario == "topics" ? subscribers : a.Int("topics", 1, 1, subscribers),
+            HoldSeconds = a.Number("hold", 5, 0, 3600),
             TopicPrefix = a.String("topic-prefix", "bench"),
             Rate = a.Number("rate", smoke ? 200 : 1000, 0.1, 10_000_000),
             DurationSeconds = a.Number("duration", smoke ? 2 : 10, 0.1, 3600),
