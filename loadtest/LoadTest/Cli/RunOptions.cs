@@ -18,6 +18,9 @@ internal sealed record RunOptions
 
     public Uri? Metrics { get; init; }
 
+    /// <summary>Base URL of loadtest/GatewayProfiler's endpoints: reset before the measured window, report after it.</summary>
+    public Uri? Profiler { get; init; }
+
     public int? ServerPid { get; init; }
 
     public int? BrokerPid { get; init; }
@@ -88,6 +91,7 @@ internal sealed record RunOptions
           --hold S                       connect: hold the connections this long before measuring (default 5)
           --drain-timeout S              wait this long after publishing for every delivery (default 15)
           --metrics URL                  gateway /metrics, scraped before and after (server allocations, CPU)
+          --profiler URL                 GatewayProfiler base URL (…/profiler): allocation samples of the measured window
           --server-pid P                 gateway process: CPU and RSS from /proc
           --broker-pid P                 nats-server process: CPU from /proc
           --source-addresses N           spread clients over 127.0.0.2..N+1 (default: one per 20,000 clients)
@@ -114,6 +118,7 @@ internal sealed record RunOptions
             Nats = a.Uri("nats", "nats://127.0.0.1:4222", "nats") ?? new Uri("nats://127.0.0.1:4222"),
             HttpUrl = a.Uri("http-url", null, "http"),
             Metrics = a.Uri("metrics", null, "http"),
+            Profiler = a.Uri("profiler", null, "http"),
             ServerPid = a.String("server-pid") is null ? null : a.Int("server-pid", 0, 1, int.MaxValue),
             BrokerPid = a.String("broker-pid") is null ? null : a.Int("broker-pid", 0, 1, int.MaxValue),
             Subscribers = subscribers,
@@ -146,7 +151,7 @@ internal sealed record RunOptions
             yield return $"--publisher must be nats or http (got '{Publisher}')";
         }
 
-        foreach (var (name, uri) in new[] { ("url", (Uri?)Url), ("http-url", HttpUrl), ("metrics", Metrics), ("nats", Nats) })
+        foreach (var (name, uri) in new[] { ("url", (Uri?)Url), ("http-url", HttpUrl), ("metrics", Metrics), ("profiler", Profiler), ("nats", Nats) })
         {
             if (uri is not null && !IsLoopback(uri.Host))
             {

@@ -44,6 +44,11 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
             await WarmUpAsync(paced, clients, cancellationToken);
             latency.Reset();
 
+            if (options.Profiler is not null)
+            {
+                (await http.PostAsync(new Uri(options.Profiler, "profiler/reset"), null, cancellationToken)).EnsureSuccessStatusCode();
+            }
+
             var serverBefore = await ScrapeAsync(http, cancellationToken);
             var procBefore = options.ServerPid is { } sp ? ProcessSample.TryRead(sp) : null;
             var brokerBefore = options.BrokerPid is { } bp ? ProcessSample.TryRead(bp) : null;
@@ -63,6 +68,11 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
             await progressLoop;
 
             var serverAfter = await ScrapeAsync(http, cancellationToken);
+            if (options.Profiler is not null)
+            {
+                Write("gateway " + await http.GetStringAsync(new Uri(options.Profiler, "profiler/report"), cancellationToken));
+            }
+
             var procAfter = options.ServerPid is { } sp2 ? ProcessSample.TryRead(sp2) : null;
             var brokerAfter = options.BrokerPid is { } bp2 ? ProcessSample.TryRead(bp2) : null;
             var clientCpu = Environment.CpuUsage.TotalTime.TotalSeconds - clientCpuBefore;
