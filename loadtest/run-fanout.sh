@@ -4,12 +4,16 @@
 # background load hits every rate alike), stops what it started by PID and prints the table of
 # medians. Every run is bounded: duration + warm-up + drain timeout.
 #
-#   loadtest/run-fanout.sh [--rates "500 1000 2000"] [--subscribers "1000"] [--repeats 3]
+# --scenario topics runs the `topics` scenario instead (each subscriber on its own topic, the rate
+# spread over them).
+#
+#   loadtest/run-fanout.sh [--scenario fanout|topics] [--rates "500 1000 2000"] [--subscribers "1000"] [--repeats 3]
 #                          [--duration 10] [--payload 128] [--out DIR] [-- extra LoadTest options]
 # GATEWAY_PROFILE=1 swaps in loadtest/GatewayProfiler: allocation samples by type end up in DIR/gateway.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+scenario=fanout
 rates="500 1000 2000"
 subscribers=1000
 repeats=3
@@ -19,6 +23,7 @@ out=""
 extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --scenario) scenario="$2"; shift 2 ;;
     --rates) rates="$2"; shift 2 ;;
     --subscribers) subscribers="$2"; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
@@ -38,18 +43,18 @@ start_servers "$out"
 for rep in $(seq 1 "$repeats"); do
   for subs in $subscribers; do
   for rate in $rates; do
-    echo "== run $rep/$repeats: $subs subscribers, $rate msg/s, ${duration}s, ${payload} B" >&2
-    loadtest_tool fanout \
+    echo "== run $rep/$repeats: $scenario, $subs subscribers, $rate msg/s, ${duration}s, ${payload} B" >&2
+    loadtest_tool "$scenario" \
       --url "ws://127.0.0.1:$gw_port/ws" --nats "nats://127.0.0.1:$nats_port" \
       --subscribers "$subs" --rate "$rate" --duration "$duration" --payload "$payload" \
       --metrics "http://127.0.0.1:$gw_port/metrics" --server-pid "$gw_pid" --broker-pid "$nats_pid" \
-      ${GATEWAY_PROFILE:+--profiler "http://127.0.0.1:$gw_port/"} --json "$out/fanout-s$subs-r$rate-$rep.json" --label "run $rep" "${extra[@]}" >"$out/fanout-s$subs-r$rate-$rep.txt" \
-      || echo "run failed (exit $?): see $out/fanout-s$subs-r$rate-$rep.txt" >&2
-    tail -n 1 "$out/fanout-s$subs-r$rate-$rep.txt" >&2
+      ${GATEWAY_PROFILE:+--profiler "http://127.0.0.1:$gw_port/"} --json "$out/$scenario-s$subs-r$rate-$rep.json" --label "run $rep" "${extra[@]}" >"$out/$scenario-s$subs-r$rate-$rep.txt" \
+      || echo "run failed (exit $?): see $out/$scenario-s$subs-r$rate-$rep.txt" >&2
+    tail -n 1 "$out/$scenario-s$subs-r$rate-$rep.txt" >&2
   done
   done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 stop_servers
-loadtest_tool report "$out"/fanout-*.json
+loadtest_tool report "$out/$scenario"-*.json
