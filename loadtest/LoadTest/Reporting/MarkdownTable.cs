@@ -22,6 +22,7 @@ internal static class MarkdownTable
         ("srv p99 ≤ ms", r => r.Server?.LatencyP99UpperBoundMs ?? double.NaN, "0.0"),
         ("lost", r => r.Lost, "N0"),
         ("dup", r => r.Duplicates, "N0"),
+        ("closed by srv", r => r.ClientsDisconnected, "N0"),
         ("drain s", r => r.DrainSeconds, "0.00"),
         ("srv B/delivery", r => r.Server?.AllocatedBytesPerDelivery ?? double.NaN, "0.00"),
         ("srv CPU-s/M", r => r.Server?.CpuSecondsPerMillionDeliveries ?? double.NaN, "0.00"),
@@ -47,7 +48,7 @@ internal static class MarkdownTable
             foreach (var column in Columns)
             {
                 var value = Median(runs.Select(column.Value));
-                text.Append(' ').Append(double.IsNaN(value) ? "–" : value.ToString(column.Format, CultureInfo.InvariantCulture)).Append(" |");
+                text.Append(' ').Append(Format(value, column.Format)).Append(" |");
             }
 
             text.Append('\n');
@@ -55,6 +56,13 @@ internal static class MarkdownTable
 
         return text.ToString();
     }
+
+    private static string Format(double value, string format) => value switch
+    {
+        double.NaN => "–",
+        double.PositiveInfinity => "> top bucket",
+        _ => value.ToString(format, CultureInfo.InvariantCulture),
+    };
 
     public static double Median(IEnumerable<double> values)
     {
