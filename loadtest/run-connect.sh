@@ -4,18 +4,21 @@
 # message, and reports open rate and server KiB per connection. Clients are spread over 4 loopback
 # source addresses so repeated runs don't run out of ephemeral ports (TIME_WAIT).
 #
-#   loadtest/run-connect.sh [--connections 19000] [--repeats 3] [--hold 5] [--out DIR]
+#   loadtest/run-connect.sh [--connections 19000] [--topics 1] [--repeats 3] [--hold 5] [--out DIR]
+# GATEWAY_PROFILE=1: allocation samples by type (whole run, ramp included) land in DIR/N/gateway.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source loadtest/servers.sh
 
 connections=19000
+topics=1
 repeats=3
 hold=5
 out=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --connections) connections="$2"; shift 2 ;;
+    --topics) topics="$2"; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
     --hold) hold="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
@@ -29,9 +32,9 @@ build_release
 for rep in $(seq 1 "$repeats"); do
   mkdir -p "$out/$rep"
   start_servers "$out/$rep"
-  echo "== run $rep/$repeats: $connections idle subscribed connections" >&2
+  echo "== run $rep/$repeats: $connections idle subscribed connections on $topics topic(s)" >&2
   loadtest_tool connect --url "ws://127.0.0.1:$gw_port/ws" --nats "nats://127.0.0.1:$nats_port" \
-    --subscribers "$connections" --hold "$hold" --source-addresses 4 --connect-concurrency 64 \
+    --subscribers "$connections" --topics "$topics" --hold "$hold" --source-addresses 4 --connect-concurrency 64 \
     --metrics "http://127.0.0.1:$gw_port/metrics" --server-pid "$gw_pid" \
     --json "$out/connect-$rep.json" --label "run $rep" | tee "$out/connect-$rep.md"
   stop_servers
