@@ -4,16 +4,19 @@
 # background load hits every rate alike), stops what it started by PID and prints the table of
 # medians. Every run is bounded: duration + warm-up + drain timeout.
 #
+# --targets "gateway nats-ws" also runs every configuration against nats-server's own WebSocket
+# listener (a second nats-server; clients speak the NATS protocol), interleaved with the gateway.
 # --scenario topics runs the `topics` scenario instead (each subscriber on its own topic, the rate
 # spread over them).
 #
-#   loadtest/run-fanout.sh [--scenario fanout|topics] [--rates "500 1000 2000"] [--subscribers "1000"] [--repeats 3]
+#   loadtest/run-fanout.sh [--scenario fanout|topics] [--targets "gateway nats-ws"] [--rates "500 1000 2000"] [--subscribers "1000"] [--repeats 3]
 #                          [--duration 10] [--payload 128] [--out DIR] [-- extra LoadTest options]
 # GATEWAY_PROFILE=1 swaps in loadtest/GatewayProfiler: allocation samples by type end up in DIR/gateway.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scenario=fanout
+targets=gateway
 rates="500 1000 2000"
 subscribers=1000
 repeats=3
@@ -24,6 +27,7 @@ extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --scenario) scenario="$2"; shift 2 ;;
+    --targets) targets="$2"; shift 2 ;;
     --rates) rates="$2"; shift 2 ;;
     --subscribers) subscribers="$2"; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
@@ -40,17 +44,26 @@ mkdir -p "$out"
 source loadtest/servers.sh
 build_release
 start_servers "$out"
+if [[ " $targets " == *" nats-ws "* ]]; then start_peer_nats_ws "$out"; fi
 for rep in $(seq 1 "$repeats"); do
   for subs in $subscribers; do
   for rate in $rates; do
-    echo "== run $rep/$repeats: $scenario, $subs subscribers, $rate msg/s, ${duration}s, ${payload} B" >&2
-    loadtest_tool "$scenario" \
-      --url "ws://127.0.0.1:$gw_port/ws" --nats "nats://127.0.0.1:$nats_port" \
+  for target in $targets; do
+    name="$scenario-$target-s$subs-r$rate-$rep"
+    if [[ "$target" == gateway ]]; then
+      where=(--url "ws://127.0.0.1:$gw_port/ws" --nats "nats://127.0.0.1:$nats_port"
+             --metrics "http://127.0.0.1:$gw_port/metrics" --server-pid "$gw_pid" --broker-pid "$nats_pid"
+             ${GATEWAY_PROFILE:+--profiler "http://127.0.0.1:$gw_port/"})
+    else
+      where=(--target nats-ws --url "ws://127.0.0.1:$peer_ws_port/" --nats "nats://127.0.0.1:$peer_port" --server-pid "$peer_pid")
+    fi
+    echo "== run $rep/$repeats: $scenario → $target, $subs subscribers, $rate msg/s, ${duration}s, ${payload} B" >&2
+    loadtest_tool "$scenario" "${where[@]}" \
       --subscribers "$subs" --rate "$rate" --duration "$duration" --payload "$payload" \
-      --metrics "http://127.0.0.1:$gw_port/metrics" --server-pid "$gw_pid" --broker-pid "$nats_pid" \
-      ${GATEWAY_PROFILE:+--profiler "http://127.0.0.1:$gw_port/"} --json "$out/$scenario-s$subs-r$rate-$rep.json" --label "run $rep" "${extra[@]}" >"$out/$scenario-s$subs-r$rate-$rep.txt" \
-      || echo "run failed (exit $?): see $out/$scenario-s$subs-r$rate-$rep.txt" >&2
-    tail -n 1 "$out/$scenario-s$subs-r$rate-$rep.txt" >&2
+      --json "$out/$name.json" --label "run $rep" "${extra[@]}" >"$out/$name.txt" \
+      || echo "run failed (exit $?): see $out/$name.txt" >&2
+    tail -n 1 "$out/$name.txt" >&2
+  done
   done
   done
 done

@@ -1,6 +1,8 @@
 # Sourced by the run-*.sh scripts: builds Release, starts nats-server and one gateway on free
 # loopback ports, and stops exactly those processes (by PID) on exit.
 #   start_servers OUT_DIR [extra gateway settings...]  → sets nats_pid nats_port gw_pid gw_port
+#   start_peer_nats_ws OUT_DIR → a second nats-server with its WebSocket listener (the peer the
+#                                gateway is compared with): peer_pid peer_port peer_ws_port
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
@@ -18,9 +20,9 @@ gateway_dll() {
   else echo gateway/src/Gateway/bin/Release/net10.0/Gateway.dll; fi
 }
 
-nats_pid=""; gw_pid=""
+nats_pid=""; gw_pid=""; peer_pid=""
 stop_servers() {
-  for pid in $gw_pid $nats_pid; do
+  for pid in $gw_pid $nats_pid $peer_pid; do
     if kill -0 "$pid" 2>/dev/null; then kill "$pid"; wait "$pid" 2>/dev/null || true; fi
   done
 }
@@ -43,6 +45,25 @@ start_servers() {
   if [[ "${GATEWAY_PROFILE:-0}" == 1 ]]; then curl -fsS -X POST "http://127.0.0.1:$gw_port/profiler/reset" >/dev/null; fi
   echo "nats-server pid $nats_pid :$nats_port, gateway pid $gw_pid :$gw_port, results in $out" >&2
   echo "cores $(nproc), load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+}
+
+start_peer_nats_ws() {
+  local out="$1"
+  trap stop_servers EXIT
+  peer_port=$(free_port); peer_ws_port=$(free_port); local mon; mon=$(free_port)
+  cat >"$out/nats-ws.conf" <<CONF
+listen: 127.0.0.1:$peer_port
+http: 127.0.0.1:$mon
+websocket { host: 127.0.0.1, port: $peer_ws_port, no_tls: true }
+CONF
+  nats-server -c "$out/nats-ws.conf" >"$out/nats-ws.log" 2>&1 &
+  peer_pid=$!
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$mon/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -fsS "http://127.0.0.1:$mon/healthz" >/dev/null
+  echo "peer nats-server (WebSocket) pid $peer_pid :$peer_port ws :$peer_ws_port" >&2
 }
 
 loadtest_tool() { dotnet loadtest/LoadTest/bin/Release/net10.0/LoadTest.dll "$@"; }

@@ -11,6 +11,9 @@ internal sealed record RunOptions
 
     public string Publisher { get; init; } = "nats";
 
+    /// <summary><c>gateway</c> (protocol v1) or <c>nats-ws</c> (nats-server's WebSocket listener, the peer to compare with).</summary>
+    public string Target { get; init; } = "gateway";
+
     public Uri Nats { get; init; } = new("nats://127.0.0.1:4222");
 
     /// <summary>Base URL of the HTTP publish API; defaults to the gateway URL's host.</summary>
@@ -79,6 +82,7 @@ internal sealed record RunOptions
     public static string Usage(string scenario) => $"""
         usage: LoadTest {scenario} [options]
           --url ws://127.0.0.1:8080/ws   gateway WebSocket endpoint (loopback only)
+          --target gateway|nats-ws       what --url is: a gateway (default) or nats-server's WebSocket listener
           --publisher nats|http          publish through NATS (default) or POST /api/v1/publish
           --nats nats://127.0.0.1:4222   NATS URL for the nats publisher
           --http-url URL                 base URL of the publish API (default: the gateway's host)
@@ -115,6 +119,7 @@ internal sealed record RunOptions
             Scenario = scenario,
             Url = a.Uri("url", "ws://127.0.0.1:8080/ws", "ws") ?? new Uri("ws://127.0.0.1:8080/ws"),
             Publisher = a.String("publisher", "nats"),
+            Target = a.String("target", "gateway"),
             Nats = a.Uri("nats", "nats://127.0.0.1:4222", "nats") ?? new Uri("nats://127.0.0.1:4222"),
             HttpUrl = a.Uri("http-url", null, "http"),
             Metrics = a.Uri("metrics", null, "http"),
@@ -149,6 +154,15 @@ internal sealed record RunOptions
         if (Publisher is not ("nats" or "http"))
         {
             yield return $"--publisher must be nats or http (got '{Publisher}')";
+        }
+
+        if (Target is not ("gateway" or "nats-ws"))
+        {
+            yield return $"--target must be gateway or nats-ws (got '{Target}')";
+        }
+        else if (Target == "nats-ws" && Publisher != "nats")
+        {
+            yield return "--target nats-ws needs --publisher nats";
         }
 
         foreach (var (name, uri) in new[] { ("url", (Uri?)Url), ("http-url", HttpUrl), ("metrics", Metrics), ("profiler", Profiler), ("nats", Nats) })

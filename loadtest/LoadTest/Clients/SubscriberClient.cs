@@ -7,10 +7,12 @@ using PubSubGateway.LoadTest.Payloads;
 namespace PubSubGateway.LoadTest.Clients;
 
 /// <summary>
-/// One protocol-v1 client: reads <c>hello</c>, subscribes, then parses every <c>msg</c> frame for its
-/// sequence number (loss, duplicates, order) and timestamp (end-to-end latency).
+/// One subscribing client: reads <c>hello</c>, subscribes, then parses every <c>msg</c> frame for its
+/// sequence number (loss, duplicates, order) and timestamp (end-to-end latency). With a NATS subject
+/// prefix it speaks the NATS text protocol to nats-server's WebSocket listener instead
+/// (<c>SubscriberClient.Nats.cs</c>), the peer the gateway is compared with.
 /// </summary>
-internal sealed class SubscriberClient : IAsyncDisposable
+internal sealed partial class SubscriberClient : IAsyncDisposable
 {
     private readonly WebSocket _socket;
     private readonly LatencyRecorder _latency;
@@ -21,8 +23,10 @@ internal sealed class SubscriberClient : IAsyncDisposable
     private long _lastReceive;
     private Task? _loop;
 
-    public SubscriberClient(WebSocket socket, LatencyRecorder latency, int index, long expectedMessages, int receiveBufferBytes)
+    /// <param name="natsSubjectPrefix">Null for the gateway's protocol v1; the subject prefix to speak NATS over WebSocket.</param>
+    public SubscriberClient(WebSocket socket, LatencyRecorder latency, int index, long expectedMessages, int receiveBufferBytes, string? natsSubjectPrefix = null)
     {
+        _natsSubjectPrefix = natsSubjectPrefix;
         _socket = socket;
         _latency = latency;
         _stripe = index;
@@ -51,6 +55,12 @@ internal sealed class SubscriberClient : IAsyncDisposable
     /// <summary>Waits for <c>hello</c>, subscribes to <paramref name="topic"/> and waits for the <c>ack</c>.</summary>
     public async Task SubscribeAsync(string topic, CancellationToken cancellationToken)
     {
+        if (_natsSubjectPrefix is not null)
+        {
+            await SubscribeNatsAsync(_natsSubjectPrefix + "." + topic, cancellationToken);
+            return;
+        }
+
         var hello = await ReceiveFrameAsync(cancellationToken);
         if (!hello.AsSpan().StartsWith("{\"op\":\"hello\""u8))
         {
@@ -78,7 +88,8 @@ internal sealed class SubscriberClient : IAsyncDisposable
     }
 
     /// <summary>Starts the receive loop; it ends when the server closes or <paramref name="cancellationToken"/> fires.</summary>
-    public void Start(CancellationToken cancellationToken) => _loop = ReceiveLoopAsync(cancellationToken);
+    public void Start(CancellationToken cancellationToken) =>
+        _loop = _natsSubjectPrefix is null ? ReceiveLoopAsync(cancellationToken) : NatsReceiveLoopAsync(cancellationToken);
 
     public long Missing(long published) => _sequences.Missing(published);
 
@@ -147,11 +158,14 @@ internal sealed class SubscriberClient : IAsyncDisposable
     private void OnMessage(ReadOnlySpan<byte> frame)
     {
         var now = Stopwatch.GetTimestamp();
-        if (!BenchPayload.TryRead(frame, out var seq, out var timestamp))
+        if (BenchPayload.TryRead(frame, out var seq, out var timestamp))
         {
-            return;
+            Record(seq, timestamp, now);
         }
+    }
 
+    private void Record(long seq, long timestamp, long now)
+    {
         if (seq < 0)
         {
             WarmupReceived++;

@@ -49,7 +49,14 @@ internal static class BenchPayload
             return false;
         }
 
-        var rest = frame[(data + DataKey.Length)..];
+        return TryReadPayload(frame[(data + DataKey.Length)..], out seq, out timestamp);
+    }
+
+    /// <summary>Reads seq and ts from a payload as published (NATS <c>MSG</c> body).</summary>
+    public static bool TryReadPayload(ReadOnlySpan<byte> rest, out long seq, out long timestamp)
+    {
+        seq = 0;
+        timestamp = 0;
         if (!rest.StartsWith(SeqKey) || !Utf8Parser.TryParse(rest[SeqKey.Length..], out seq, out var consumed))
         {
             return false;

@@ -25,7 +25,7 @@ internal static class MarkdownTable
         ("closed by srv", r => r.ClientsDisconnected, "N0"),
         ("drain s", r => r.DrainSeconds, "0.00"),
         ("srv B/delivery", r => r.Server?.AllocatedBytesPerDelivery ?? double.NaN, "0.00"),
-        ("srv CPU-s/M", r => r.Server?.CpuSecondsPerMillionDeliveries ?? double.NaN, "0.00"),
+        ("srv CPU-s/M", r => r.Server?.CpuSecondsPerMillionDeliveries ?? r.ServerProcess?.CpuSecondsPerMillionDeliveries ?? double.NaN, "0.00"),
         ("srv RSS MiB", r => r.ServerProcess is { } p ? p.RssKiB / 1024.0 : double.NaN, "0"),
         ("nats CPU-s/M", r => r.Broker?.CpuSecondsPerMillionDeliveries ?? double.NaN, "0.00"),
         ("client CPU-s/M", r => r.Client.CpuSecondsPerMillionDeliveries, "0.00"),
@@ -35,16 +35,16 @@ internal static class MarkdownTable
     public static string Render(IReadOnlyList<RunResult> results)
     {
         var text = new StringBuilder();
-        text.Append("| scenario | publisher | subscribers | topics | payload B | runs | ")
+        text.Append("| scenario | target | publisher | subscribers | topics | payload B | runs | ")
             .AppendJoin(" | ", Columns.Select(c => c.Header)).Append(" |\n");
-        text.Append("|---|---|---:|---:|---:|---:|").Append(string.Concat(Columns.Select(_ => "---:|"))).Append('\n');
+        text.Append("|---|---|---|---:|---:|---:|---:|").Append(string.Concat(Columns.Select(_ => "---:|"))).Append('\n');
         var groups = results
-            .GroupBy(r => (r.Scenario, r.Publisher, r.Subscribers, r.Topics, r.PayloadBytes, r.TargetRate))
-            .OrderBy(g => g.Key.Scenario, StringComparer.Ordinal).ThenBy(g => g.Key.Subscribers).ThenBy(g => g.Key.TargetRate);
+            .GroupBy(r => (r.Scenario, r.Target, r.Publisher, r.Subscribers, r.Topics, r.PayloadBytes, r.TargetRate))
+            .OrderBy(g => g.Key.Scenario, StringComparer.Ordinal).ThenBy(g => g.Key.Target, StringComparer.Ordinal).ThenBy(g => g.Key.Subscribers).ThenBy(g => g.Key.TargetRate);
         foreach (var group in groups)
         {
             var runs = group.ToList();
-            text.Append(CultureInfo.InvariantCulture, $"| {group.Key.Scenario} | {group.Key.Publisher} | {group.Key.Subscribers:N0} | {group.Key.Topics:N0} | {group.Key.PayloadBytes} | {runs.Count} |");
+            text.Append(CultureInfo.InvariantCulture, $"| {group.Key.Scenario} | {group.Key.Target} | {group.Key.Publisher} | {group.Key.Subscribers:N0} | {group.Key.Topics:N0} | {group.Key.PayloadBytes} | {runs.Count} |");
             foreach (var column in Columns)
             {
                 var value = Median(runs.Select(column.Value));

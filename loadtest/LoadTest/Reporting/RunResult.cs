@@ -5,6 +5,9 @@ internal sealed record RunResult
 {
     public required string Scenario { get; init; }
 
+    /// <summary>What the clients connected to: <c>gateway</c> or <c>nats-ws</c>.</summary>
+    public string Target { get; init; } = "gateway";
+
     public string? Label { get; init; }
 
     public required DateTimeOffset StartedUtc { get; init; }

@@ -86,6 +86,7 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
             return new RunResult
             {
                 Scenario = options.Scenario,
+                Target = options.Target,
                 Label = options.Label,
                 StartedUtc = started,
                 Url = options.Url.ToString(),
@@ -129,7 +130,7 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
     private async Task<SubscriberClient[]> ConnectAllAsync(IReadOnlyList<string> topics, LatencyRecorder latency, CancellationToken cancellationToken)
     {
         var sources = new SourceAddressPool(options.SourceAddresses > 0 ? options.SourceAddresses : SourceAddressPool.For(options.Subscribers));
-        var connector = new WebSocketConnector(options.Url, "pubsub.v1.json", sources, options.SocketReadBufferBytes);
+        var connector = new WebSocketConnector(options.Url, options.Target == "gateway" ? "pubsub.v1.json" : null, sources, options.SocketReadBufferBytes);
         var clients = new SubscriberClient[options.Subscribers];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.ConnectConcurrency, CancellationToken = cancellationToken };
         try
@@ -137,7 +138,7 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
             await Parallel.ForEachAsync(Enumerable.Range(0, options.Subscribers), parallel, async (i, ct) =>
             {
                 var socket = await connector.ConnectAsync(ct);
-                var client = new SubscriberClient(socket, latency, i, options.MessagesPerTopic, options.ReceiveBufferBytes);
+                var client = new SubscriberClient(socket, latency, i, options.MessagesPerTopic, options.ReceiveBufferBytes, options.Target == "nats-ws" ? options.SubjectPrefix : null);
                 clients[i] = client;
                 await client.SubscribeAsync(topics[i % topics.Count], ct);
             });
