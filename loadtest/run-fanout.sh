@@ -4,8 +4,10 @@
 # background load hits every rate alike), stops what it started by PID and prints the table of
 # medians. Every run is bounded: duration + warm-up + drain timeout.
 #
-# --targets "gateway nats-ws" also runs every configuration against nats-server's own WebSocket
-# listener (a second nats-server; clients speak the NATS protocol), interleaved with the gateway.
+# --targets "gateway nats-ws signalr" also runs every configuration against the peers, interleaved
+# with the gateway: nats-server's own WebSocket listener (a second nats-server; clients speak the
+# NATS protocol) and ASP.NET Core SignalR with the Redis backplane (loadtest/SignalRPeer, fed from
+# NATS like the gateway; needs redis-server).
 # --scenario topics runs the `topics` scenario instead (each subscriber on its own topic, the rate
 # spread over them).
 #
@@ -42,9 +44,11 @@ out="${out:-$(mktemp -d /tmp/fanout-XXXXXX)}"
 mkdir -p "$out"
 
 source loadtest/servers.sh
+if [[ " $targets " == *" signalr "* ]]; then export BUILD_SIGNALR_PEER=1; fi
 build_release
 start_servers "$out"
 if [[ " $targets " == *" nats-ws "* ]]; then start_peer_nats_ws "$out"; fi
+if [[ " $targets " == *" signalr "* ]]; then start_peer_signalr "$out"; fi
 for rep in $(seq 1 "$repeats"); do
   for subs in $subscribers; do
   for rate in $rates; do
@@ -54,6 +58,9 @@ for rep in $(seq 1 "$repeats"); do
       where=(--url "ws://127.0.0.1:$gw_port/ws" --nats "nats://127.0.0.1:$nats_port"
              --metrics "http://127.0.0.1:$gw_port/metrics" --server-pid "$gw_pid" --broker-pid "$nats_pid"
              ${GATEWAY_PROFILE:+--profiler "http://127.0.0.1:$gw_port/"})
+    elif [[ "$target" == signalr ]]; then
+      where=(--target signalr --url "ws://127.0.0.1:$sr_port/hub" --nats "nats://127.0.0.1:$nats_port"
+             --server-pid "$sr_pid" --broker-pid "$redis_pid")
     else
       where=(--target nats-ws --url "ws://127.0.0.1:$peer_ws_port/" --nats "nats://127.0.0.1:$peer_port" --server-pid "$peer_pid")
     fi

@@ -11,7 +11,7 @@ internal sealed record RunOptions
 
     public string Publisher { get; init; } = "nats";
 
-    /// <summary><c>gateway</c> (protocol v1) or <c>nats-ws</c> (nats-server's WebSocket listener, the peer to compare with).</summary>
+    /// <summary><c>gateway</c> (protocol v1), or a peer to compare with: <c>nats-ws</c> (nats-server's WebSocket listener), <c>signalr</c> (loadtest/SignalRPeer).</summary>
     public string Target { get; init; } = "gateway";
 
     public Uri Nats { get; init; } = new("nats://127.0.0.1:4222");
@@ -82,7 +82,8 @@ internal sealed record RunOptions
     public static string Usage(string scenario) => $"""
         usage: LoadTest {scenario} [options]
           --url ws://127.0.0.1:8080/ws   gateway WebSocket endpoint (loopback only)
-          --target gateway|nats-ws       what --url is: a gateway (default) or nats-server's WebSocket listener
+          --target gateway|nats-ws|signalr  what --url is: a gateway (default), nats-server's WebSocket
+                                         listener, or loadtest/SignalRPeer's /hub
           --publisher nats|http          publish through NATS (default) or POST /api/v1/publish
           --nats nats://127.0.0.1:4222   NATS URL for the nats publisher
           --http-url URL                 base URL of the publish API (default: the gateway's host)
@@ -156,13 +157,13 @@ internal sealed record RunOptions
             yield return $"--publisher must be nats or http (got '{Publisher}')";
         }
 
-        if (Target is not ("gateway" or "nats-ws"))
+        if (Target is not ("gateway" or "nats-ws" or "signalr"))
         {
-            yield return $"--target must be gateway or nats-ws (got '{Target}')";
+            yield return $"--target must be gateway, nats-ws or signalr (got '{Target}')";
         }
-        else if (Target == "nats-ws" && Publisher != "nats")
+        else if (Target != "gateway" && Publisher != "nats")
         {
-            yield return "--target nats-ws needs --publisher nats";
+            yield return $"--target {Target} needs --publisher nats";
         }
 
         foreach (var (name, uri) in new[] { ("url", (Uri?)Url), ("http-url", HttpUrl), ("metrics", Metrics), ("profiler", Profiler), ("nats", Nats) })

@@ -15,7 +15,6 @@ namespace PubSubGateway.LoadTest.Clients;
 internal sealed partial class SubscriberClient
 {
     private static readonly byte[] Pong = "PONG\r\n"u8.ToArray();
-    private readonly string? _natsSubjectPrefix;
     private int _pending;
     private bool _pingDue;
     private bool _pongSeen;
@@ -34,15 +33,16 @@ internal sealed partial class SubscriberClient
         await _socket.SendAsync(hello, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
         while (!_pongSeen)
         {
-            await ReceiveNatsAsync(cancellationToken);
+            await ReceiveStreamAsync(cancellationToken);
         }
     }
 
-    private async Task NatsReceiveLoopAsync(CancellationToken cancellationToken)
+    /// <summary>Receive loop for the peers, whose protocol messages don't line up with WebSocket frames.</summary>
+    private async Task StreamReceiveLoopAsync(CancellationToken cancellationToken)
     {
         try
         {
-            while (await ReceiveNatsAsync(cancellationToken))
+            while (await ReceiveStreamAsync(cancellationToken))
             {
             }
         }
@@ -53,7 +53,7 @@ internal sealed partial class SubscriberClient
     }
 
     /// <summary>Reads once from the socket and handles every complete protocol message; false on close.</summary>
-    private async Task<bool> ReceiveNatsAsync(CancellationToken cancellationToken)
+    private async Task<bool> ReceiveStreamAsync(CancellationToken cancellationToken)
     {
         if (_pending == _buffer.Length)
         {
@@ -67,7 +67,7 @@ internal sealed partial class SubscriberClient
         }
 
         _pending += result.Count;
-        var consumed = ParseNats(_buffer.AsSpan(0, _pending));
+        var consumed = _protocol == ClientProtocol.SignalR ? ParseSignalR(_buffer.AsSpan(0, _pending)) : ParseNats(_buffer.AsSpan(0, _pending));
         if (consumed > 0)
         {
             _buffer.AsSpan(consumed, _pending - consumed).CopyTo(_buffer);
@@ -77,7 +77,7 @@ internal sealed partial class SubscriberClient
         if (_pingDue)
         {
             _pingDue = false;
-            await _socket.SendAsync(Pong, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+            await _socket.SendAsync(_protocol == ClientProtocol.SignalR ? SignalRPing : Pong, _protocol == ClientProtocol.SignalR ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
         }
 
         return true;

@@ -8,13 +8,15 @@ namespace PubSubGateway.LoadTest.Clients;
 
 /// <summary>
 /// One subscribing client: reads <c>hello</c>, subscribes, then parses every <c>msg</c> frame for its
-/// sequence number (loss, duplicates, order) and timestamp (end-to-end latency). With a NATS subject
-/// prefix it speaks the NATS text protocol to nats-server's WebSocket listener instead
-/// (<c>SubscriberClient.Nats.cs</c>), the peer the gateway is compared with.
+/// sequence number (loss, duplicates, order) and timestamp (end-to-end latency). For the peers it speaks the NATS text protocol to nats-server's WebSocket listener instead
+/// (<c>SubscriberClient.Nats.cs</c>), or SignalR's JSON hub protocol (<c>SubscriberClient.SignalR.cs</c>):
+/// the peers the gateway is compared with.
 /// </summary>
 internal sealed partial class SubscriberClient : IAsyncDisposable
 {
     private readonly WebSocket _socket;
+    private readonly ClientProtocol _protocol;
+    private readonly string _subjectPrefix;
     private readonly LatencyRecorder _latency;
     private readonly int _stripe;
     private readonly SequenceTracker _sequences;
@@ -23,10 +25,18 @@ internal sealed partial class SubscriberClient : IAsyncDisposable
     private long _lastReceive;
     private Task? _loop;
 
-    /// <param name="natsSubjectPrefix">Null for the gateway's protocol v1; the subject prefix to speak NATS over WebSocket.</param>
-    public SubscriberClient(WebSocket socket, LatencyRecorder latency, int index, long expectedMessages, int receiveBufferBytes, string? natsSubjectPrefix = null)
+    /// <param name="subjectPrefix">NATS subject prefix, for <see cref="ClientProtocol.NatsWebSocket"/>.</param>
+    public SubscriberClient(
+        WebSocket socket,
+        LatencyRecorder latency,
+        int index,
+        long expectedMessages,
+        int receiveBufferBytes,
+        ClientProtocol protocol = ClientProtocol.Gateway,
+        string subjectPrefix = "gw.topic")
     {
-        _natsSubjectPrefix = natsSubjectPrefix;
+        _protocol = protocol;
+        _subjectPrefix = subjectPrefix;
         _socket = socket;
         _latency = latency;
         _stripe = index;
@@ -55,10 +65,14 @@ internal sealed partial class SubscriberClient : IAsyncDisposable
     /// <summary>Waits for <c>hello</c>, subscribes to <paramref name="topic"/> and waits for the <c>ack</c>.</summary>
     public async Task SubscribeAsync(string topic, CancellationToken cancellationToken)
     {
-        if (_natsSubjectPrefix is not null)
+        switch (_protocol)
         {
-            await SubscribeNatsAsync(_natsSubjectPrefix + "." + topic, cancellationToken);
-            return;
+            case ClientProtocol.NatsWebSocket:
+                await SubscribeNatsAsync(_subjectPrefix + "." + topic, cancellationToken);
+                return;
+            case ClientProtocol.SignalR:
+                await SubscribeSignalRAsync(topic, cancellationToken);
+                return;
         }
 
         var hello = await ReceiveFrameAsync(cancellationToken);
@@ -88,8 +102,12 @@ internal sealed partial class SubscriberClient : IAsyncDisposable
     }
 
     /// <summary>Starts the receive loop; it ends when the server closes or <paramref name="cancellationToken"/> fires.</summary>
-    public void Start(CancellationToken cancellationToken) =>
-        _loop = _natsSubjectPrefix is null ? ReceiveLoopAsync(cancellationToken) : NatsReceiveLoopAsync(cancellationToken);
+    public void Start(CancellationToken cancellationToken) => _loop = _protocol switch
+    {
+        ClientProtocol.NatsWebSocket => StreamReceiveLoopAsync(cancellationToken),
+        ClientProtocol.SignalR => StreamReceiveLoopAsync(cancellationToken),
+        _ => ReceiveLoopAsync(cancellationToken),
+    };
 
     public long Missing(long published) => _sequences.Missing(published);
 

@@ -27,7 +27,7 @@ internal static class MarkdownTable
         ("srv B/delivery", r => r.Server?.AllocatedBytesPerDelivery ?? double.NaN, "0.00"),
         ("srv CPU-s/M", r => r.Server?.CpuSecondsPerMillionDeliveries ?? r.ServerProcess?.CpuSecondsPerMillionDeliveries ?? double.NaN, "0.00"),
         ("srv RSS MiB", r => r.ServerProcess is { } p ? p.RssKiB / 1024.0 : double.NaN, "0"),
-        ("nats CPU-s/M", r => r.Broker?.CpuSecondsPerMillionDeliveries ?? double.NaN, "0.00"),
+        ("broker CPU-s/M", r => r.Broker?.CpuSecondsPerMillionDeliveries ?? double.NaN, "0.00"),
         ("client CPU-s/M", r => r.Client.CpuSecondsPerMillionDeliveries, "0.00"),
         ("load avg", r => r.LoadAverageAfter, "0.0"),
     ];

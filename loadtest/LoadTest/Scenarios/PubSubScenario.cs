@@ -63,7 +63,7 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
             await paced.RunAsync(options.Rate, options.TotalMessages, cancellationToken);
             var publishEnd = Stopwatch.GetTimestamp();
 
-            var drained = await DrainAsync(clients, expectedTotal, cancellationToken);
+            var drained = await DrainAsync(clients, cancellationToken);
             await progressStop.CancelAsync();
             await progressLoop;
 
@@ -130,7 +130,7 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
     private async Task<SubscriberClient[]> ConnectAllAsync(IReadOnlyList<string> topics, LatencyRecorder latency, CancellationToken cancellationToken)
     {
         var sources = new SourceAddressPool(options.SourceAddresses > 0 ? options.SourceAddresses : SourceAddressPool.For(options.Subscribers));
-        var connector = new WebSocketConnector(options.Url, options.Target == "gateway" ? "pubsub.v1.json" : null, sources, options.SocketReadBufferBytes);
+        var connector = new WebSocketConnector(options.Url, ClientProtocols.SubProtocol(ClientProtocols.FromTarget(options.Target)), sources, options.SocketReadBufferBytes);
         var clients = new SubscriberClient[options.Subscribers];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.ConnectConcurrency, CancellationToken = cancellationToken };
         try
@@ -138,7 +138,7 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
             await Parallel.ForEachAsync(Enumerable.Range(0, options.Subscribers), parallel, async (i, ct) =>
             {
                 var socket = await connector.ConnectAsync(ct);
-                var client = new SubscriberClient(socket, latency, i, options.MessagesPerTopic, options.ReceiveBufferBytes, options.Target == "nats-ws" ? options.SubjectPrefix : null);
+                var client = new SubscriberClient(socket, latency, i, options.MessagesPerTopic, options.ReceiveBufferBytes, ClientProtocols.FromTarget(options.Target), options.SubjectPrefix);
                 clients[i] = client;
                 await client.SubscribeAsync(topics[i % topics.Count], ct);
             });
@@ -176,20 +176,16 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
         await Task.Delay(200, cancellationToken);
     }
 
-    private async Task<bool> DrainAsync(SubscriberClient[] clients, long expectedTotal, CancellationToken cancellationToken)
+    private async Task<bool> DrainAsync(SubscriberClient[] clients, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(options.DrainTimeoutSeconds * Stopwatch.Frequency);
         while (Stopwatch.GetTimestamp() < deadline)
         {
-            if (clients.Sum(c => c.Distinct) >= expectedTotal)
-            {
-                return true;
-            }
-
-            // A client the server closed (e.g. 4008 slow consumer) will receive nothing more.
+            // A client the server closed (e.g. 4008 slow consumer) will receive nothing more. Decide
+            // from one pass: a sum taken earlier can be stale by the time every client is done.
             if (clients.All(c => c.Distinct >= options.MessagesPerTopic || c.Failed || c.CloseStatus is not null))
             {
-                return false;
+                return clients.All(c => c.Distinct >= options.MessagesPerTopic);
             }
 
             await Task.Delay(10, cancellationToken);

@@ -40,6 +40,18 @@ public sealed class SmokeTests
     }
 
     [Fact]
+    public async Task Fanout_smoke_against_the_nats_websocket_peer_delivers_every_message_exactly_once()
+    {
+        await using var nats = await LocalNatsServer.StartAsync(webSocket: true);
+
+        var result = await RunAsync("fanout", "--smoke", "--target", "nats-ws", "--url", nats.WebSocketUrl!, "--nats", nats.Url);
+
+        Assert.Equal("nats-ws", result.Target);
+        Assert.Equal(20, result.Connected);
+        AssertEveryMessageOnce(result);
+    }
+
+    [Fact]
     public async Task Command_line_smoke_exits_zero_and_writes_json()
     {
         await using var nats = await LocalNatsServer.StartAsync();
@@ -52,7 +64,7 @@ public sealed class SmokeTests
                 ["fanout", "--smoke", "--quiet", "--url", gateway.WebSocketUrl, "--nats", nats.Url, "--json", json], output, TextWriter.Null);
 
             Assert.Equal(LoadTestCommand.Ok, exit);
-            Assert.Contains("| fanout | nats | 20 |", output.ToString());
+            Assert.Contains("| fanout | gateway | nats | 20 |", output.ToString());
             var written = await ResultJson.ReadAsync(json);
             Assert.Equal(0, written.Lost);
         }
