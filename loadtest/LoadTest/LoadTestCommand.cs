@@ -1,0 +1,123 @@
+using PubSubGateway.LoadTest.Cli;
+using PubSubGateway.LoadTest.Reporting;
+using PubSubGateway.LoadTest.Scenarios;
+
+namespace PubSubGateway.LoadTest;
+
+/// <summary>Command dispatch: <c>fanout</c>, <c>topics</c>, <c>report</c>. Exit codes: 0 ok, 2 bad arguments, 3 loss with --fail-on-loss, 1 run failed.</summary>
+internal static class LoadTestCommand
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int BadArguments = 2;
+    public const int Lossy = 3;
+
+    private const string Usage = """
+        usage: LoadTest <scenario> [options]     (LoadTest <scenario> --help for the options)
+          fanout   1 topic, N subscribers, publish rate R
+          topics   N connections, each on its own topic, R msg/s spread over them
+          connect  ramp to N idle subscribed connections: open rate, server KiB per connection
+          report   FILE.json...   Markdown table of results (median per configuration)
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter progress)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help")
+        {
+            await output.WriteLineAsync(Usage);
+            return args.Length == 0 ? BadArguments : Ok;
+        }
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+
+        switch (args[0])
+        {
+            case "fanout" or "topics":
+                return await RunScenarioAsync(args[0], args[1..], output, progress, cancel.Token);
+            case "connect":
+                return await RunConnectAsync(args[1..], output, progress, cancel.Token);
+            case "report":
+                var results = new List<RunResult>();
+                foreach (var path in args[1..])
+                {
+                    results.Add(await ResultJson.ReadAsync(path));
+                }
+
+                await output.WriteLineAsync(MarkdownTable.Render(results));
+                return Ok;
+            default:
+                await progress.WriteLineAsync($"unknown scenario '{args[0]}'\n{Usage}");
+                return BadArguments;
+        }
+    }
+
+    private static async Task<int> RunScenarioAsync(string scenario, string[] args, TextWriter output, TextWriter progress, CancellationToken cancellationToken)
+    {
+        if (args.Contains("--help"))
+        {
+            await output.WriteLineAsync(RunOptions.Usage(scenario));
+            return Ok;
+        }
+
+        var (options, errors) = RunOptions.Parse(scenario, args);
+        if (options is null)
+        {
+            await progress.WriteLineAsync("invalid arguments:\n  " + string.Join("\n  ", errors) + "\n\n" + RunOptions.Usage(scenario));
+            return BadArguments;
+        }
+
+        RunResult result;
+        try
+        {
+            result = await new PubSubScenario(options, progress).RunAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or System.Net.WebSockets.WebSocketException or InvalidOperationException or NATS.Client.Core.NatsException or HttpRequestException)
+        {
+            await progress.WriteLineAsync($"{scenario} failed: {ex.Message}");
+            return Failed;
+        }
+
+        if (options.JsonPath is not null)
+        {
+            await ResultJson.WriteAsync(options.JsonPath, result);
+        }
+
+        await output.WriteLineAsync(MarkdownTable.Render([result]));
+        await output.WriteLineAsync(Summary(result));
+        return options.FailOnLoss && (result.Lost > 0 || result.Duplicates > 0 || result.Connected < result.Subscribers) ? Lossy : Ok;
+    }
+
+    private static async Task<int> RunConnectAsync(string[] args, TextWriter output, TextWriter progress, CancellationToken cancellationToken)
+    {
+        if (args.Contains("--help"))
+        {
+            await output.WriteLineAsync(RunOptions.Usage("connect"));
+            return Ok;
+        }
+
+        var (options, errors) = RunOptions.Parse("connect", args);
+        if (options is null)
+        {
+            await progress.WriteLineAsync("invalid arguments:\n  " + string.Join("\n  ", errors) + "\n\n" + RunOptions.Usage("connect"));
+            return BadArguments;
+        }
+
+        var result = await new ConnectScenario(options, progress).RunAsync(cancellationToken);
+        if (options.JsonPath is not null)
+        {
+            await using var file = File.Create(options.JsonPath);
+            await System.Text.Json.JsonSerializer.SerializeAsync(file, result, ConnectResultJson.Default.ConnectResult, cancellationToken);
+        }
+
+        await output.WriteLineAsync(result.ToMarkdown());
+        return options.FailOnLoss && (result.Connected < result.Requested || result.ReceivedProbe < result.Connected) ? Lossy : Ok;
+    }
+
+    private static string Summary(RunResult r) => FormattableString.Invariant(
+        $"{r.Scenario}: {r.Connected:N0} clients, {r.Published:N0} messages, {r.Delivered:N0}/{r.ExpectedDeliveries:N0} delivered, lost {r.Lost:N0}, duplicates {r.Duplicates:N0}, out of order {r.OutOfOrder:N0}, {r.DeliveriesPerSecond:N0} deliveries/s, p50 {r.Latency.P50Ms:0.00} ms, p99 {r.Latency.P99Ms:0.00} ms{(r.Drained ? "" : " (NOT drained before the timeout)")}");
+}

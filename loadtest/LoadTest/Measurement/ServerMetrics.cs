@@ -1,0 +1,94 @@
+using System.Globalization;
+
+namespace PubSubGateway.LoadTest.Measurement;
+
+/// <summary>The gateway figures the report needs, from one scrape of its Prometheus <c>/metrics</c>.</summary>
+internal sealed record ServerMetrics(
+    double Delivered,
+    double AllocatedBytes,
+    double CpuSeconds,
+    double Dropped,
+    double Connections,
+    IReadOnlyList<(double UpperBound, double Count)> LatencyBuckets)
+{
+    private const string LatencyBucket = "gateway_delivery_latency_seconds_bucket{le=\"";
+
+    /// <summary>
+    /// Upper bound (seconds) of the histogram bucket holding the <paramref name="percentile"/> of the
+    /// server-side delivery latency (frame encoded → written to the socket) between two scrapes.
+    /// Coarse (buckets double), but it tells server queueing apart from client-side delay.
+    /// </summary>
+    public static double LatencyPercentile(ServerMetrics before, ServerMetrics after, double percentile)
+    {
+        var deltas = after.LatencyBuckets
+            .Select(b => (b.UpperBound, Count: b.Count - before.LatencyBuckets.FirstOrDefault(x => x.UpperBound == b.UpperBound).Count))
+            .OrderBy(b => b.UpperBound)
+            .ToList();
+        var total = deltas.Count == 0 ? 0 : deltas[^1].Count;
+        if (total <= 0)
+        {
+            return double.NaN;
+        }
+
+        return deltas.First(b => b.Count >= total * percentile / 100).UpperBound;
+    }
+
+    public static async Task<ServerMetrics> ScrapeAsync(HttpClient http, Uri metricsUri, CancellationToken cancellationToken)
+    {
+        var text = await http.GetStringAsync(metricsUri, cancellationToken);
+        var samples = Parse(text);
+        return new ServerMetrics(
+            samples.GetValueOrDefault("gateway_messages_delivered_total"),
+            samples.GetValueOrDefault("gateway_process_allocated_bytes"),
+            samples.GetValueOrDefault("gateway_process_cpu_seconds"),
+            samples.GetValueOrDefault("gateway_messages_dropped_total"),
+            samples.GetValueOrDefault("gateway_connections"),
+            Buckets(text));
+    }
+
+    private static List<(double UpperBound, double Count)> Buckets(string text)
+    {
+        var buckets = new List<(double, double)>();
+        foreach (var line in text.Split('\n'))
+        {
+            if (!line.StartsWith(LatencyBucket, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var rest = line.AsSpan(LatencyBucket.Length);
+            var quote = rest.IndexOf('"');
+            var bound = rest[..quote] is "+Inf" ? double.PositiveInfinity : double.Parse(rest[..quote], NumberStyles.Float, CultureInfo.InvariantCulture);
+            var count = double.Parse(rest[(rest.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture);
+            buckets.Add((bound, count));
+        }
+
+        return buckets;
+    }
+
+    /// <summary>Sums each metric over its label sets.</summary>
+    public static Dictionary<string, double> Parse(string text)
+    {
+        var sums = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var raw in text.Split('\n'))
+        {
+            var line = raw.Trim();
+            if (line.Length == 0 || line[0] == '#')
+            {
+                continue;
+            }
+
+            var space = line.LastIndexOf(' ');
+            if (space < 0 || !double.TryParse(line.AsSpan(space + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            {
+                continue;
+            }
+
+            var nameEnd = line.IndexOfAny(['{', ' ']);
+            var name = line[..nameEnd];
+            sums[name] = sums.GetValueOrDefault(name) + value;
+        }
+
+        return sums;
+    }
+}

@@ -1,0 +1,3 @@
+using PubSubGateway.LoadTest;
+
+return await LoadTestCommand.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,285 @@
+using System.Diagnostics;
+using HdrHistogram;
+using PubSubGateway.LoadTest.Cli;
+using PubSubGateway.LoadTest.Clients;
+using PubSubGateway.LoadTest.Measurement;
+using PubSubGateway.LoadTest.Publishing;
+using PubSubGateway.LoadTest.Reporting;
+
+namespace PubSubGateway.LoadTest.Scenarios;
+
+/// <summary>
+/// <c>fanout</c> (N clients on one topic) and <c>topics</c> (N clients, each on its own topic):
+/// connect and subscribe every client, warm up, scrape the server, publish at a fixed rate for the
+/// duration, then wait until every client has every message (or the drain timeout) before stopping
+/// the clock and scraping again — queued frames count, as in Centrifuge's broadcast benchmark.
+/// </summary>
+internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
+{
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
+
+    public async Task<RunResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var loadBefore = ProcessSample.LoadAverage();
+        var topics = options.TopicNames;
+        var latency = new LatencyRecorder(Environment.ProcessorCount * 8);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+
+        var connectWatch = Stopwatch.StartNew();
+        var clients = await ConnectAllAsync(topics, latency, cancellationToken);
+        var connectSeconds = connectWatch.Elapsed.TotalSeconds;
+        Write($"connected and subscribed {clients.Length:N0} clients in {connectSeconds:0.00} s");
+        try
+        {
+            foreach (var client in clients)
+            {
+                client.Start(stop.Token);
+            }
+
+            await using var publisher = CreatePublisher();
+            await publisher.StartAsync(cancellationToken);
+            var paced = new PacedPublisher(publisher, topics, options.PayloadBytes);
+            await WarmUpAsync(paced, clients, cancellationToken);
+            latency.Reset();
+
+            if (options.Profiler is not null)
+            {
+                (await http.PostAsync(new Uri(options.Profiler, "profiler/reset"), null, cancellationToken)).EnsureSuccessStatusCode();
+            }
+
+            var serverBefore = await ScrapeAsync(http, cancellationToken);
+            var procBefore = options.ServerPid is { } sp ? ProcessSample.TryRead(sp) : null;
+            var brokerBefore = options.BrokerPid is { } bp ? ProcessSample.TryRead(bp) : null;
+            var clientCpuBefore = Environment.CpuUsage.TotalTime.TotalSeconds;
+
+            var expectedPerClient = options.MessagesPerTopic;
+            var expectedTotal = expectedPerClient * clients.Length;
+            var publishStart = Stopwatch.GetTimestamp();
+            using var progressStop = new CancellationTokenSource();
+            var progressLoop = ProgressAsync(clients, paced, latency, publishStart, progressStop.Token);
+
+            await paced.RunAsync(options.Rate, options.TotalMessages, cancellationToken);
+            var publishEnd = Stopwatch.GetTimestamp();
+
+            var drained = await DrainAsync(clients, cancellationToken);
+            await progressStop.CancelAsync();
+            await progressLoop;
+
+            var serverAfter = await ScrapeAsync(http, cancellationToken);
+            if (options.Profiler is not null)
+            {
+                Write("gateway " + await http.GetStringAsync(new Uri(options.Profiler, "profiler/report"), cancellationToken));
+            }
+
+            var procAfter = options.ServerPid is { } sp2 ? ProcessSample.TryRead(sp2) : null;
+            var brokerAfter = options.BrokerPid is { } bp2 ? ProcessSample.TryRead(bp2) : null;
+            var clientCpu = Environment.CpuUsage.TotalTime.TotalSeconds - clientCpuBefore;
+
+            var lastDelivery = clients.Max(c => c.LastReceive);
+            var delivered = clients.Sum(c => c.Distinct);
+            var elapsed = lastDelivery > publishStart ? Stopwatch.GetElapsedTime(publishStart, lastDelivery).TotalSeconds : double.NaN;
+            var publishSeconds = Stopwatch.GetElapsedTime(publishStart, publishEnd).TotalSeconds;
+            double PerMillion(double cpu) => delivered == 0 ? double.NaN : cpu / delivered * 1e6;
+
+            return new RunResult
+            {
+                Scenario = options.Scenario,
+                Target = options.Target,
+                Label = options.Label,
+                StartedUtc = started,
+                Url = options.Url.ToString(),
+                Publisher = publisher.Kind,
+                Subscribers = options.Subscribers,
+                Connected = clients.Length,
+                Topics = topics.Count,
+                PayloadBytes = options.PayloadBytes,
+                TargetRate = options.Rate,
+                DurationSeconds = options.DurationSeconds,
+                ConnectSeconds = connectSeconds,
+                Published = options.TotalMessages,
+                PublishRate = options.TotalMessages / publishSeconds,
+                ExpectedDeliveries = expectedTotal,
+                Delivered = delivered,
+                Lost = clients.Sum(c => c.Missing(expectedPerClient)),
+                Duplicates = clients.Sum(c => c.Duplicates),
+                OutOfOrder = clients.Sum(c => c.OutOfOrder),
+                ClientsWithLoss = clients.Count(c => c.Missing(expectedPerClient) > 0),
+                ClientsDisconnected = clients.Count(c => c.Failed || c.CloseStatus is not null),
+                Drained = drained,
+                DrainSeconds = lastDelivery > publishEnd ? Stopwatch.GetElapsedTime(publishEnd, lastDelivery).TotalSeconds : 0,
+                ElapsedSeconds = elapsed,
+                DeliveriesPerSecond = delivered / elapsed,
+                Latency = Summarise(latency.Total()),
+                Server = Difference(serverBefore, serverAfter),
+                ServerProcess = Difference(procBefore, procAfter, delivered),
+                Broker = Difference(brokerBefore, brokerAfter, delivered),
+                Client = new ProcessFigures(clientCpu, PerMillion(clientCpu), Environment.WorkingSet / 1024, 0),
+                LoadAverageBefore = loadBefore,
+                LoadAverageAfter = ProcessSample.LoadAverage(),
+            };
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask()));
+        }
+    }
+
+    private async Task<SubscriberClient[]> ConnectAllAsync(IReadOnlyList<string> topics, LatencyRecorder latency, CancellationToken cancellationToken)
+    {
+        var sources = new SourceAddressPool(options.SourceAddresses > 0 ? options.SourceAddresses : SourceAddressPool.For(options.Subscribers));
+        var connector = new WebSocketConnector(options.Url, ClientProtocols.SubProtocol(ClientProtocols.FromTarget(options.Target)), sources, options.SocketReadBufferBytes);
+        var clients = new SubscriberClient[options.Subscribers];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.ConnectConcurrency, CancellationToken = cancellationToken };
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, options.Subscribers), parallel, async (i, ct) =>
+            {
+                var socket = await connector.ConnectAsync(ct);
+                var client = new SubscriberClient(socket, latency, i, options.MessagesPerTopic, options.ReceiveBufferBytes, ClientProtocols.FromTarget(options.Target), options.SubjectPrefix);
+                clients[i] = client;
+                await client.SubscribeAsync(topics[i % topics.Count], ct);
+            });
+        }
+        catch
+        {
+            await Task.WhenAll(clients.Where(c => c is not null).Select(c => c.DisposeAsync().AsTask()));
+            throw;
+        }
+
+        return clients;
+    }
+
+    private IBenchPublisher CreatePublisher() => options.Publisher == "http"
+        ? new HttpBenchPublisher(options.HttpBase)
+        : new NatsBenchPublisher(options.Nats.ToString(), options.SubjectPrefix);
+
+    /// <summary>Unmeasured traffic first: JIT, tiered compilation and pools settle before the "before" scrape.</summary>
+    private async Task WarmUpAsync(PacedPublisher paced, SubscriberClient[] clients, CancellationToken cancellationToken)
+    {
+        var count = (long)(options.Rate * options.WarmupSeconds / options.Topics) * options.Topics;
+        if (count == 0)
+        {
+            return;
+        }
+
+        await paced.RunWarmupAsync(options.Rate, count, cancellationToken);
+        var expected = count / options.Topics * clients.Length;
+        var deadline = Stopwatch.GetTimestamp() + (long)(options.DrainTimeoutSeconds * Stopwatch.Frequency);
+        while (clients.Sum(c => c.WarmupReceived) < expected && Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+
+        await Task.Delay(200, cancellationToken);
+    }
+
+    private async Task<bool> DrainAsync(SubscriberClient[] clients, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(options.DrainTimeoutSeconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            // A client the server closed (e.g. 4008 slow consumer) will receive nothing more. Decide
+            // from one pass: a sum taken earlier can be stale by the time every client is done.
+            if (clients.All(c => c.Distinct >= options.MessagesPerTopic || c.Failed || c.CloseStatus is not null))
+            {
+                return clients.All(c => c.Distinct >= options.MessagesPerTopic);
+            }
+
+            await Task.Delay(10, cancellationToken);
+        }
+
+        return false;
+    }
+
+    private async Task ProgressAsync(SubscriberClient[] clients, PacedPublisher paced, LatencyRecorder latency, long start, CancellationToken cancellationToken)
+    {
+        if (options.Quiet)
+        {
+            return;
+        }
+
+        long lastSent = 0, lastDelivered = 0;
+        var last = start;
+        using var timer = new PeriodicTimer(ProgressInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                var now = Stopwatch.GetTimestamp();
+                var seconds = Stopwatch.GetElapsedTime(last, now).TotalSeconds;
+                var sent = paced.Sent;
+                var delivered = clients.Sum(c => c.Received);
+                var interval = latency.TakeInterval();
+                var open = clients.Count(c => !c.Failed && c.CloseStatus is null);
+                Write(FormattableString.Invariant(
+                    $"[{Stopwatch.GetElapsedTime(start, now).TotalSeconds,6:0.0}s] conns {open:N0}/{clients.Length:N0}  pub {(sent - lastSent) / seconds,9:N0}/s  deliveries {(delivered - lastDelivered) / seconds,11:N0}/s  p50 {Ms(interval, 50),7:0.00} ms  p99 {Ms(interval, 99),7:0.00} ms"));
+                (lastSent, lastDelivered, last) = (sent, delivered, now);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task<ServerMetrics?> ScrapeAsync(HttpClient http, CancellationToken cancellationToken)
+    {
+        if (options.Metrics is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await ServerMetrics.ScrapeAsync(http, options.Metrics, cancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            Write("metrics scrape failed: " + ex.Message);
+            return null;
+        }
+    }
+
+    private static ServerFigures? Difference(ServerMetrics? before, ServerMetrics? after)
+    {
+        if (before is null || after is null)
+        {
+            return null;
+        }
+
+        var delivered = after.Delivered - before.Delivered;
+        var allocated = after.AllocatedBytes - before.AllocatedBytes;
+        var cpu = after.CpuSeconds - before.CpuSeconds;
+        return new ServerFigures(
+            delivered,
+            after.Dropped - before.Dropped,
+            allocated,
+            delivered > 0 ? allocated / delivered : double.NaN,
+            cpu,
+            delivered > 0 ? cpu / delivered * 1e6 : double.NaN,
+            ServerMetrics.LatencyPercentile(before, after, 50) * 1000,
+            ServerMetrics.LatencyPercentile(before, after, 99) * 1000);
+    }
+
+    private static ProcessFigures? Difference(ProcessSample? before, ProcessSample? after, long delivered)
+    {
+        if (before is null || after is null)
+        {
+            return null;
+        }
+
+        var cpu = after.CpuSeconds - before.CpuSeconds;
+        return new ProcessFigures(cpu, delivered > 0 ? cpu / delivered * 1e6 : double.NaN, after.RssKiB, after.PeakRssKiB);
+    }
+
+    private static LatencySummary Summarise(LongHistogram h) => h.TotalCount == 0
+        ? new LatencySummary(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN)
+        : new LatencySummary(h.TotalCount, Ms(h, 50), Ms(h, 90), Ms(h, 99), Ms(h, 99.9), h.GetMaxValue() / 1000.0, h.GetMean() / 1000.0);
+
+    private static double Ms(LongHistogram h, double percentile) =>
+        h.TotalCount == 0 ? double.NaN : h.GetValueAtPercentile(percentile) / 1000.0;
+
+    private void Write(string line) => progress.WriteLine(line);
+}
