@@ -1,6 +1,8 @@
 # Sourced by the run-*.sh scripts: builds Release, starts nats-server and one gateway on free
 # loopback ports, and stops exactly those processes (by PID) on exit.
 #   start_servers OUT_DIR [extra gateway settings...]  → sets nats_pid nats_port gw_pid gw_port
+#   GATEWAY_DURABLE=1: nats-server with JetStream and every topic durable on the gateway
+#                      (Gateway:Durable:Patterns ">"), to compare durable with plain fan-out.
 #   start_peer_nats_ws OUT_DIR → a second nats-server with its WebSocket listener (the peer the
 #                                gateway is compared with): peer_pid peer_port peer_ws_port
 #   start_peer_signalr OUT_DIR → redis-server + loadtest/SignalRPeer (fed from the gateway's NATS):
@@ -34,11 +36,15 @@ start_servers() {
   local out="$1"; shift
   trap stop_servers EXIT
   nats_port=$(free_port); local nats_mon; nats_mon=$(free_port); gw_port=$(free_port)
-  nats-server -a 127.0.0.1 -p "$nats_port" -m "$nats_mon" >"$out/nats.log" 2>&1 &
+  local js=() durable=()
+  if [[ "${GATEWAY_DURABLE:-0}" == 1 ]]; then
+    js=(-js -sd "$out/jetstream"); durable=(--Gateway:Durable:Patterns:0 ">")
+  fi
+  nats-server -a 127.0.0.1 -p "$nats_port" -m "$nats_mon" "${js[@]}" >"$out/nats.log" 2>&1 &
   nats_pid=$!
   dotnet "$(gateway_dll)" \
     --urls "http://127.0.0.1:$gw_port" --Nats:Url "nats://127.0.0.1:$nats_port" \
-    --Logging:LogLevel:Default Warning "$@" >"$out/gateway.log" 2>&1 &
+    --Logging:LogLevel:Default Warning "${durable[@]}" "$@" >"$out/gateway.log" 2>&1 &
   gw_pid=$!
   for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$gw_port/healthz/ready" >/dev/null 2>&1 && break

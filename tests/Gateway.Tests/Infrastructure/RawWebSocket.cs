@@ -25,17 +25,22 @@ public sealed class RawWebSocket : IAsyncDisposable
 
     public string ResponseHead { get; private set; } = "";
 
-    public static async Task<RawWebSocket> OpenTcpAsync(Uri uri)
+    public static async Task<RawWebSocket> OpenTcpAsync(Uri uri, int? receiveBuffer = null)
     {
         var tcp = new TcpClient();
+        if (receiveBuffer is { } size)
+        {
+            tcp.ReceiveBufferSize = size;
+        }
+
         await tcp.ConnectAsync(uri.Host, uri.Port);
         return new RawWebSocket(tcp);
     }
 
     /// <summary>Sends an upgrade request with the given extra header lines; reads the status line and headers.</summary>
-    public static async Task<RawWebSocket> ConnectAsync(Uri uri, string extraHeaders = "Sec-WebSocket-Protocol: pubsub.v1.json\r\n")
+    public static async Task<RawWebSocket> ConnectAsync(Uri uri, string extraHeaders = "Sec-WebSocket-Protocol: pubsub.v1.json\r\n", int? receiveBuffer = null)
     {
-        var socket = await OpenTcpAsync(uri);
+        var socket = await OpenTcpAsync(uri, receiveBuffer);
         var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
         await socket.WriteAsync(
             $"GET {uri.PathAndQuery} HTTP/1.1\r\nHost: {uri.Host}:{uri.Port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +

@@ -184,11 +184,22 @@ internal sealed partial class ClientConnection : IDisposable
         }
     }
 
+    /// <summary>Waits for frames; an idle connection gives its batch buffer back first.</summary>
+    private ValueTask<bool> WaitForFramesAsync()
+    {
+        if (Queue.Count == 0)
+        {
+            _stream.ReleaseBuffer();
+        }
+
+        return Queue.WaitAsync();
+    }
+
     private async Task WriteLoopAsync()
     {
         try
         {
-            while (await Queue.WaitAsync())
+            while (await WaitForFramesAsync())
             {
                 // Everything already queued (up to one batch) goes out as one socket write. The
                 // delivery latency of each message is taken once that write has completed.
@@ -224,7 +235,7 @@ internal sealed partial class ClientConnection : IDisposable
                 }
                 finally
                 {
-                    await _stream.EndBatchAsync(_aborted.Token);
+                    await _stream.EndBatchAsync(keepBuffer: Queue.Count > 0, _aborted.Token);
                 }
 
                 var written = Stopwatch.GetTimestamp();
@@ -249,6 +260,7 @@ internal sealed partial class ClientConnection : IDisposable
         finally
         {
             Queue.Complete(discardPending: true);
+            _stream.ReleaseBuffer();
         }
     }
 

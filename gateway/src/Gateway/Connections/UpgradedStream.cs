@@ -18,7 +18,7 @@ namespace PubSubGateway.Connections;
 internal sealed class UpgradedStream(Stream inner) : Stream
 {
     /// <summary>A batch is written out once it holds this much (the writer loop stops adding then).</summary>
-    public const int BatchBytes = 64 * 1024;
+    public const int BatchBytes = 32 * 1024;
 
     private static readonly TimeSpan DisposeDelay = TimeSpan.FromMilliseconds(250);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -40,8 +40,14 @@ internal sealed class UpgradedStream(Stream inner) : Stream
         }
     }
 
-    /// <summary>Sends everything gathered since <see cref="BeginBatch"/> as one write.</summary>
-    public async ValueTask EndBatchAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends everything gathered since <see cref="BeginBatch"/> as one write. With
+    /// <paramref name="keepBuffer"/> (more frames are already queued) the pooled buffer stays with
+    /// the connection for the next batch: under back-pressure a thousand busy connections each hold
+    /// one, and renting afresh per batch missed the pool and allocated (41 B per delivery at 2 M
+    /// deliveries/s in the fan-out benchmark).
+    /// </summary>
+    public async ValueTask EndBatchAsync(bool keepBuffer, CancellationToken cancellationToken)
     {
         byte[]? batch;
         int length;
@@ -59,17 +65,48 @@ internal sealed class UpgradedStream(Stream inner) : Stream
             return;
         }
 
+        var returned = false;
         try
         {
             if (length > 0)
             {
                 await WriteInnerAsync(batch.AsMemory(0, length), cancellationToken);
             }
+
+            lock (_batchLock)
+            {
+                if (keepBuffer && _batch is null)
+                {
+                    _batch = batch;
+                    returned = true;
+                }
+            }
         }
         finally
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(batch);
+            if (!returned)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(batch);
+            }
         }
+    }
+
+    /// <summary>Returns a kept batch buffer to the pool (the connection went idle or is closing).</summary>
+    public void ReleaseBuffer()
+    {
+        byte[]? batch;
+        lock (_batchLock)
+        {
+            if (_batching || _batch is null)
+            {
+                return;
+            }
+
+            batch = _batch;
+            _batch = null;
+        }
+
+        System.Buffers.ArrayPool<byte>.Shared.Return(batch);
     }
 
     public override bool CanRead => true;
