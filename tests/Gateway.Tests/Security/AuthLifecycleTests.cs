@@ -60,6 +60,50 @@ public sealed class AuthLifecycleTests(NatsFixture nats)
     }
 
     [Fact]
+    public async Task Keys_are_fetched_from_a_JWKS_URL()
+    {
+        var key = Tokens.NewEcKey();
+        var ec = key.ECDsa.ExportParameters(false);
+        var jwks = System.Text.Json.JsonSerializer.Serialize(new
+        {
+            keys = new[] { new { kty = "EC", crv = "P-256", use = "sig", alg = "ES256",
+                x = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(ec.Q.X), y = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(ec.Q.Y) } },
+        });
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateBuilder();
+        Microsoft.AspNetCore.Hosting.HostingAbstractionsWebHostBuilderExtensions.UseUrls(builder.WebHost, "http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        await using var issuer = builder.Build();
+        Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(issuer, "/.well-known/jwks.json", () => Microsoft.AspNetCore.Http.Results.Text(jwks, "application/json"));
+        await issuer.StartAsync();
+
+        await using var node = await GatewayNode.StartAsync(nats.Server.Url,
+            "--Auth:Jwt:JwksUrl", issuer.Urls.First() + "/.well-known/jwks.json", "--Auth:Jwt:Issuer", Tokens.Issuer, "--Auth:Jwt:Audience", Tokens.Audience);
+
+        var good = Tokens.SignedWith(key, Microsoft.IdentityModel.Tokens.SecurityAlgorithms.EcdsaSha256);
+        await using var client = await TestClient.ConnectAsync(new Uri(node.WebSocketUri + "?access_token=" + good));
+        Assert.Equal("hello", client.Hello.GetProperty("op").GetString());
+        var foreign = Tokens.SignedWith(Tokens.NewEcKey(), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.EcdsaSha256);
+        await using var raw = await RawWebSocket.ConnectAsync(new Uri(node.WebSocketUri + "?access_token=" + foreign));
+        Assert.Equal(401, raw.Status);
+    }
+
+    [Fact]
+    public async Task Connections_over_the_per_IP_limit_get_429()
+    {
+        await using var node = await GatewayNode.StartAsync(null, "--Gateway:Limits:MaxConnectionsPerIp", "2");
+        await using var first = await node.ConnectAsync();
+        await using var second = await node.ConnectAsync();
+
+        await using var third = await RawWebSocket.ConnectAsync(node.WebSocketUri);
+        Assert.Equal(429, third.Status);
+
+        await first.CloseAsync();
+        await WaitFor.ConditionAsync(async () => await node.MetricAsync("gateway_connections") == 1);
+        await using var again = await RawWebSocket.ConnectAsync(node.WebSocketUri);
+        Assert.Equal(101, again.Status);
+    }
+
+    [Fact]
     public async Task Auth_required_without_a_key_refuses_to_start()
     {
         var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() =>
