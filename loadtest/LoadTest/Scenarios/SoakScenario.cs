@@ -58,6 +58,19 @@ internal sealed class SoakScenario(RunOptions options, TextWriter progress)
                 }
 
                 await tick;
+                await SampleAsync();
+            }
+
+            await publishing;
+
+            // The publisher finishes at about the last tick: keep that last interval unless it is a short tail.
+            if (Stopwatch.GetElapsedTime(last).TotalSeconds >= options.IntervalSeconds / 2)
+            {
+                await SampleAsync();
+            }
+
+            async Task SampleAsync()
+            {
                 var now = Stopwatch.GetTimestamp();
                 var seconds = Stopwatch.GetElapsedTime(last, now).TotalSeconds;
                 var sent = paced.Sent;
@@ -86,7 +99,6 @@ internal sealed class SoakScenario(RunOptions options, TextWriter progress)
                 (lastSent, lastDelivered, last) = (sent, delivered, now);
             }
 
-            await publishing;
             var drained = await pubsub.DrainAsync(clients, cancellationToken);
             var serverAfter = await pubsub.ScrapeAsync(http, cancellationToken);
             var procAfter = options.ServerPid is { } sp2 ? ProcessSample.TryRead(sp2) : null;
