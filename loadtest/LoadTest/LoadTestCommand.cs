@@ -17,6 +17,8 @@ internal static class LoadTestCommand
           fanout   1 topic, N subscribers, publish rate R
           topics   N connections, each on its own topic, R msg/s spread over them
           connect  ramp to N idle subscribed connections: open rate, server KiB per connection
+          churn    connect/disconnect storm: N clients cycle connect, subscribe, stay, disconnect
+          soak     steady fan-out for a long --duration, sampled per --interval: drift of RSS and p99
           report   FILE.json...   Markdown table of results (median per configuration)
         """;
 
@@ -41,6 +43,8 @@ internal static class LoadTestCommand
                 return await RunScenarioAsync(args[0], args[1..], output, progress, cancel.Token);
             case "connect":
                 return await RunConnectAsync(args[1..], output, progress, cancel.Token);
+            case "churn" or "soak":
+                return await RunChurnOrSoakAsync(args[0], args[1..], output, progress, cancel.Token);
             case "report":
                 var results = new List<RunResult>();
                 foreach (var path in args[1..])
@@ -116,6 +120,54 @@ internal static class LoadTestCommand
 
         await output.WriteLineAsync(result.ToMarkdown());
         return options.FailOnLoss && (result.Connected < result.Requested || result.ReceivedProbe < result.Connected) ? Lossy : Ok;
+    }
+
+    private static async Task<int> RunChurnOrSoakAsync(string scenario, string[] args, TextWriter output, TextWriter progress, CancellationToken cancellationToken)
+    {
+        if (args.Contains("--help"))
+        {
+            await output.WriteLineAsync(RunOptions.Usage(scenario));
+            return Ok;
+        }
+
+        var (options, errors) = RunOptions.Parse(scenario, args);
+        if (options is null)
+        {
+            await progress.WriteLineAsync("invalid arguments:\n  " + string.Join("\n  ", errors) + "\n\n" + RunOptions.Usage(scenario));
+            return BadArguments;
+        }
+
+        try
+        {
+            if (scenario == "churn")
+            {
+                var churn = await new ChurnScenario(options, progress).RunAsync(cancellationToken);
+                if (options.JsonPath is not null)
+                {
+                    await using var file = File.Create(options.JsonPath);
+                    await System.Text.Json.JsonSerializer.SerializeAsync(file, churn, ChurnSoakJson.Default.ChurnResult, cancellationToken);
+                }
+
+                await output.WriteLineAsync(churn.ToMarkdown());
+                var failed = churn.FailedRefused + churn.FailedHttp429 + churn.FailedClose1013 + churn.FailedTimeout + churn.FailedOther + churn.ClosedEarly;
+                return options.FailOnLoss && (failed > 0 || churn.ServerConnectionsAtEnd > 0) ? Lossy : Ok;
+            }
+
+            var soak = await new SoakScenario(options, progress).RunAsync(cancellationToken);
+            if (options.JsonPath is not null)
+            {
+                await using var file = File.Create(options.JsonPath);
+                await System.Text.Json.JsonSerializer.SerializeAsync(file, soak, ChurnSoakJson.Default.SoakResult, cancellationToken);
+            }
+
+            await output.WriteLineAsync(soak.ToMarkdown());
+            return options.FailOnLoss && (soak.Lost > 0 || soak.Duplicates > 0 || soak.ClientsDisconnected > 0) ? Lossy : Ok;
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or System.Net.WebSockets.WebSocketException or InvalidOperationException or NATS.Client.Core.NatsException or HttpRequestException)
+        {
+            await progress.WriteLineAsync($"{scenario} failed: {ex.Message}");
+            return Failed;
+        }
     }
 
     private static string Summary(RunResult r) => FormattableString.Invariant(

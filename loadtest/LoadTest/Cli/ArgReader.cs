@@ -75,6 +75,27 @@ internal sealed class ArgReader
         return value;
     }
 
+    /// <summary>A duration in seconds: <c>90</c>, <c>90s</c>, <c>1.5m</c> or <c>2h</c>.</summary>
+    public double Seconds(string name, double fallback, double min, double max)
+    {
+        var text = String(name);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        var unit = text.Length > 0 ? text[^1] : ' ';
+        var factor = unit switch { 's' => 1, 'm' => 60, 'h' => 3600, _ => 0 };
+        var number = factor == 0 ? text : text[..^1];
+        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value * Math.Max(1, factor) < min || value * Math.Max(1, factor) > max)
+        {
+            Errors.Add($"--{name} must be a duration between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)} seconds, e.g. 90, 90s or 1.5m (got '{text}')");
+            return fallback;
+        }
+
+        return value * Math.Max(1, factor);
+    }
+
     public Uri? Uri(string name, string? fallback, params string[] schemes)
     {
         var text = String(name) ?? fallback;

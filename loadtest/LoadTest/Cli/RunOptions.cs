@@ -51,6 +51,14 @@ internal sealed record RunOptions
 
     public int PayloadBytes { get; init; } = 128;
 
+    /// <summary>churn: each connection stays open a uniformly random time in [min, max] seconds.</summary>
+    public double StayMinSeconds { get; init; } = 0.5;
+
+    public double StayMaxSeconds { get; init; } = 2;
+
+    /// <summary>soak: seconds between samples (deliveries/s, latency, RSS, outbound queue).</summary>
+    public double IntervalSeconds { get; init; } = 10;
+
     public int ConnectConcurrency { get; init; } = 64;
 
     public int SourceAddresses { get; init; }
@@ -88,12 +96,15 @@ internal sealed record RunOptions
           --nats nats://127.0.0.1:4222   NATS URL for the nats publisher
           --http-url URL                 base URL of the publish API (default: the gateway's host)
           --subscribers N                client connections (default 1000{(scenario == "topics" ? ", each on its own topic" : ", all on one topic")})
-          --rate R                       messages per second published, over all topics (default 1000)
+          --rate R                       messages per second published, over all topics (default 1000;
+                                         churn: background publishing to the topic, default 0 = none)
           --duration S                   seconds of measured publishing (default 10)
           --warmup S                     seconds of unmeasured publishing first (default 1)
           --payload B                    payload size in bytes, >= 64 (default 128)
           --topics K                     connect: spread the connections over K topics (default 1)
           --hold S                       connect: hold the connections this long before measuring (default 5)
+          --stay-min S / --stay-max S    churn: each connection stays open a random time in [min, max] s (default 0.5 / 2)
+          --interval S                   soak: sample every S seconds (default 10); --duration takes 90, 90s, 30m, 2h
           --drain-timeout S              wait this long after publishing for every delivery (default 15)
           --metrics URL                  gateway /metrics, scraped before and after (server allocations, CPU)
           --profiler URL                 GatewayProfiler base URL (…/profiler): allocation samples of the measured window
@@ -107,6 +118,7 @@ internal sealed record RunOptions
           --label TEXT                   free text copied into the result
           --fail-on-loss                 exit 3 if any message was lost or duplicated
           --smoke                        CI preset: 20 subscribers, 200 msg/s, 2 s, --fail-on-loss
+                                         (churn: 20 clients, 2 s, stay 0.05-0.3 s, 50 msg/s; soak: 3 s, 1 s samples)
           --quiet                        no progress line
         """;
 
@@ -114,6 +126,8 @@ internal sealed record RunOptions
     {
         var a = new ArgReader(args, Flags);
         var smoke = a.Flag("smoke");
+        var churn = scenario == "churn";
+        var soak = scenario == "soak";
         var subscribers = a.Int("subscribers", smoke ? 20 : 1000, 1, 1_000_000);
         var options = new RunOptions
         {
@@ -131,8 +145,11 @@ internal sealed record RunOptions
             Topics = scenario == "topics" ? subscribers : a.Int("topics", 1, 1, subscribers),
             HoldSeconds = a.Number("hold", 5, 0, 3600),
             TopicPrefix = a.String("topic-prefix", "bench"),
-            Rate = a.Number("rate", smoke ? 200 : 1000, 0.1, 10_000_000),
-            DurationSeconds = a.Number("duration", smoke ? 2 : 10, 0.1, 3600),
+            Rate = a.Number("rate", churn ? (smoke ? 50 : 0) : smoke ? 200 : 1000, churn ? 0 : 0.1, 10_000_000),
+            DurationSeconds = a.Seconds("duration", smoke ? (soak ? 3 : 2) : soak ? 60 : 10, 0.1, 86_400),
+            StayMinSeconds = a.Number("stay-min", smoke ? 0.05 : 0.5, 0, 3600),
+            StayMaxSeconds = a.Number("stay-max", smoke ? 0.3 : 2, 0, 3600),
+            IntervalSeconds = a.Seconds("interval", smoke ? 1 : 10, 0.1, 3600),
             WarmupSeconds = a.Number("warmup", smoke ? 0.5 : 1, 0, 600),
             DrainTimeoutSeconds = a.Number("drain-timeout", 15, 0.1, 600),
             PayloadBytes = a.Int("payload", 128, Payloads.BenchPayload.MinimumBytes, 1024 * 1024),
@@ -179,7 +196,12 @@ internal sealed record RunOptions
             yield return $"--topic-prefix must be dot-separated tokens of [A-Za-z0-9_-] (got '{TopicPrefix}')";
         }
 
-        if (MessagesPerTopic < 1)
+        if (StayMaxSeconds < StayMinSeconds)
+        {
+            yield return "--stay-max must be >= --stay-min";
+        }
+
+        if (Scenario != "churn" && MessagesPerTopic < 1)
         {
             yield return "--rate × --duration must give every topic at least one message";
         }

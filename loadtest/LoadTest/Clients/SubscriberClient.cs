@@ -62,6 +62,9 @@ internal sealed partial class SubscriberClient : IAsyncDisposable
 
     public bool Failed { get; private set; }
 
+    /// <summary><see cref="Stopwatch"/> ticks from sending <c>sub</c> to its <c>ack</c> (gateway protocol; 0 before the ack).</summary>
+    public long SubAckTicks { get; private set; }
+
     /// <summary>Waits for <c>hello</c>, subscribes to <paramref name="topic"/> and waits for the <c>ack</c>.</summary>
     public async Task SubscribeAsync(string topic, CancellationToken cancellationToken)
     {
@@ -82,12 +85,14 @@ internal sealed partial class SubscriberClient : IAsyncDisposable
         }
 
         var sub = Encoding.UTF8.GetBytes($"{{\"op\":\"sub\",\"id\":\"1\",\"topic\":\"{topic}\"}}");
+        var sent = Stopwatch.GetTimestamp();
         await _socket.SendAsync(sub, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
         while (true)
         {
             var frame = await ReceiveFrameAsync(cancellationToken);
             if (frame.AsSpan().StartsWith("{\"op\":\"ack\""u8))
             {
+                SubAckTicks = Stopwatch.GetTimestamp() - sent;
                 return;
             }
 

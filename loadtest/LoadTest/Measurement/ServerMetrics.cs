@@ -11,6 +11,15 @@ internal sealed record ServerMetrics(
     double Connections,
     IReadOnlyList<(double UpperBound, double Count)> LatencyBuckets)
 {
+    /// <summary><c>gateway_outbound_queue_bytes</c>: bytes queued for client sockets, not yet written.</summary>
+    public double OutboundQueueBytes { get; init; }
+
+    /// <summary><c>gateway_connections_rejected_total</c> over every reason (per-IP, node and user limits).</summary>
+    public double ConnectionsRejected { get; init; }
+
+    /// <summary><c>gateway_connections_opened_total</c>.</summary>
+    public double ConnectionsOpened { get; init; }
+
     private const string LatencyBucket = "gateway_delivery_latency_seconds_bucket{le=\"";
 
     /// <summary>
@@ -43,7 +52,12 @@ internal sealed record ServerMetrics(
             samples.GetValueOrDefault("gateway_process_cpu_seconds"),
             samples.GetValueOrDefault("gateway_messages_dropped_total"),
             samples.GetValueOrDefault("gateway_connections"),
-            Buckets(text));
+            Buckets(text))
+        {
+            OutboundQueueBytes = samples.GetValueOrDefault("gateway_outbound_queue_bytes"),
+            ConnectionsRejected = samples.GetValueOrDefault("gateway_connections_rejected_total"),
+            ConnectionsOpened = samples.GetValueOrDefault("gateway_connections_opened_total"),
+        };
     }
 
     private static List<(double UpperBound, double Count)> Buckets(string text)

@@ -127,7 +127,7 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
         }
     }
 
-    private async Task<SubscriberClient[]> ConnectAllAsync(IReadOnlyList<string> topics, LatencyRecorder latency, CancellationToken cancellationToken)
+    internal async Task<SubscriberClient[]> ConnectAllAsync(IReadOnlyList<string> topics, LatencyRecorder latency, CancellationToken cancellationToken)
     {
         var sources = new SourceAddressPool(options.SourceAddresses > 0 ? options.SourceAddresses : SourceAddressPool.For(options.Subscribers));
         var connector = new WebSocketConnector(options.Url, ClientProtocols.SubProtocol(ClientProtocols.FromTarget(options.Target)), sources, options.SocketReadBufferBytes);
@@ -152,12 +152,12 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
         return clients;
     }
 
-    private IBenchPublisher CreatePublisher() => options.Publisher == "http"
+    internal IBenchPublisher CreatePublisher() => options.Publisher == "http"
         ? new HttpBenchPublisher(options.HttpBase)
         : new NatsBenchPublisher(options.Nats.ToString(), options.SubjectPrefix);
 
     /// <summary>Unmeasured traffic first: JIT, tiered compilation and pools settle before the "before" scrape.</summary>
-    private async Task WarmUpAsync(PacedPublisher paced, SubscriberClient[] clients, CancellationToken cancellationToken)
+    internal async Task WarmUpAsync(PacedPublisher paced, SubscriberClient[] clients, CancellationToken cancellationToken)
     {
         var count = (long)(options.Rate * options.WarmupSeconds / options.Topics) * options.Topics;
         if (count == 0)
@@ -176,7 +176,7 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
         await Task.Delay(200, cancellationToken);
     }
 
-    private async Task<bool> DrainAsync(SubscriberClient[] clients, CancellationToken cancellationToken)
+    internal async Task<bool> DrainAsync(SubscriberClient[] clients, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(options.DrainTimeoutSeconds * Stopwatch.Frequency);
         while (Stopwatch.GetTimestamp() < deadline)
@@ -224,7 +224,7 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
         }
     }
 
-    private async Task<ServerMetrics?> ScrapeAsync(HttpClient http, CancellationToken cancellationToken)
+    internal async Task<ServerMetrics?> ScrapeAsync(HttpClient http, CancellationToken cancellationToken)
     {
         if (options.Metrics is null)
         {
@@ -274,11 +274,11 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
         return new ProcessFigures(cpu, delivered > 0 ? cpu / delivered * 1e6 : double.NaN, after.RssKiB, after.PeakRssKiB);
     }
 
-    private static LatencySummary Summarise(LongHistogram h) => h.TotalCount == 0
+    internal static LatencySummary Summarise(LongHistogram h) => h.TotalCount == 0
         ? new LatencySummary(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN)
         : new LatencySummary(h.TotalCount, Ms(h, 50), Ms(h, 90), Ms(h, 99), Ms(h, 99.9), h.GetMaxValue() / 1000.0, h.GetMean() / 1000.0);
 
-    private static double Ms(LongHistogram h, double percentile) =>
+    internal static double Ms(LongHistogram h, double percentile) =>
         h.TotalCount == 0 ? double.NaN : h.GetValueAtPercentile(percentile) / 1000.0;
 
     private void Write(string line) => progress.WriteLine(line);

@@ -20,7 +20,8 @@ public sealed class InProcessGateway : IAsyncDisposable
     public string MetricsUrl => BaseUrl + "/metrics";
 
     /// <param name="natsUrl">NATS to use, or null for the in-process bus.</param>
-    public static async Task<InProcessGateway> StartAsync(string? natsUrl)
+    /// <param name="settings">Extra gateway settings, e.g. <c>--Gateway:Limits:MaxConnectionsPerIp 5</c>.</param>
+    public static async Task<InProcessGateway> StartAsync(string? natsUrl, params string[] settings)
     {
         var args = new List<string> { "--urls", "http://127.0.0.1:0", "--Gateway:NodeId", "loadtest-" + Guid.NewGuid().ToString("N")[..6], "--Logging:LogLevel:Default", "Warning" };
         if (natsUrl is not null)
@@ -28,6 +29,7 @@ public sealed class InProcessGateway : IAsyncDisposable
             args.AddRange(["--Nats:Url", natsUrl]);
         }
 
+        args.AddRange(settings);
         var app = GatewayApp.Create([.. args]);
         await app.StartAsync();
         return new InProcessGateway(app);
