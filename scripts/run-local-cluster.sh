@@ -42,7 +42,7 @@ NATS_URL=nats://127.0.0.1:$NATS_PORT
 i=0
 for port in "${NODE_PORTS[@]}"; do
   i=$((i + 1))
-  dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$port" --Nats:Url "$NATS_URL" --Gateway:NodeId "node-$i" \
+  dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$port" --Nats:Url "$NATS_URL" --Gateway:NodeId "node-$i" --Gateway:TrustedProxies:0 127.0.0.1 \
     --Gateway:Drain:WindowMs 10000 >"$WORK/node-$i.log" 2>&1 &
   PIDS+=($!)
 done

@@ -103,6 +103,25 @@ public sealed class AuthLifecycleTests(NatsFixture nats)
         Assert.Equal(101, again.Status);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Per_IP_limits_use_X_Forwarded_For_only_from_trusted_proxies(bool trusted)
+    {
+        string[] settings = trusted
+            ? ["--Gateway:Limits:MaxConnectionsPerIp", "1", "--Gateway:TrustedProxies:0", "127.0.0.0/8"]
+            : ["--Gateway:Limits:MaxConnectionsPerIp", "1"];
+        await using var node = await GatewayNode.StartAsync(null, settings);
+
+        await using var alice = await RawWebSocket.ConnectAsync(node.WebSocketUri, "Sec-WebSocket-Protocol: pubsub.v1.json\r\nX-Forwarded-For: 203.0.113.7\r\n");
+        await using var bob = await RawWebSocket.ConnectAsync(node.WebSocketUri, "Sec-WebSocket-Protocol: pubsub.v1.json\r\nX-Forwarded-For: 198.51.100.9\r\n");
+        await using var aliceAgain = await RawWebSocket.ConnectAsync(node.WebSocketUri, "Sec-WebSocket-Protocol: pubsub.v1.json\r\nX-Forwarded-For: 203.0.113.7\r\n");
+
+        Assert.Equal(101, alice.Status);
+        Assert.Equal(trusted ? 101 : 429, bob.Status); // untrusted: both look like 127.0.0.1
+        Assert.Equal(429, aliceAgain.Status);
+    }
+
     [Fact]
     public async Task Auth_required_without_a_key_refuses_to_start()
     {

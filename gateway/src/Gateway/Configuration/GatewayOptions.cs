@@ -25,6 +25,13 @@ public sealed class GatewayOptions
     /// Empty: any origin. Requests without an Origin header (non-browser clients) are always allowed.
     /// </summary>
     public List<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>
+    /// Proxies (IP addresses or CIDR ranges, e.g. the router's pod network) whose
+    /// <c>X-Forwarded-For</c> names the real client. Per-IP limits and rate limits then apply to the
+    /// client's address instead of the proxy's. Empty: the header is ignored.
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
 }
 
 public sealed class LimitOptions

@@ -29,6 +29,14 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         Range(errors, "Gateway:Limits:IdleTimeoutMs", limits.IdleTimeoutMs, 100, 86_400_000);
         Range(errors, "Gateway:Limits:MaxJsonDepth", limits.MaxJsonDepth, 2, 256);
         Range(errors, "Gateway:Limits:HttpPublishRatePerSecond", limits.HttpPublishRatePerSecond, 1, 10_000_000);
+        foreach (var proxy in options.TrustedProxies)
+        {
+            if (!System.Net.IPNetwork.TryParse(proxy, out _) && !System.Net.IPAddress.TryParse(proxy, out _))
+            {
+                errors.Add($"Gateway:TrustedProxies entry '{proxy}' must be an IP address or a CIDR range like 10.0.0.0/8.");
+            }
+        }
+
         foreach (var origin in options.AllowedOrigins)
         {
             if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/" || origin.EndsWith('/'))

@@ -5,6 +5,7 @@ using PubSubGateway.Connections;
 using PubSubGateway.Durable;
 using PubSubGateway.Http;
 using PubSubGateway.Messaging;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PubSubGateway.Observability;
 using PubSubGateway.Security;
@@ -58,6 +59,22 @@ internal static class GatewayHostingExtensions
 
     public static WebApplication MapGateway(this WebApplication app)
     {
+        var proxies = app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.TrustedProxies;
+        if (proxies.Count > 0)
+        {
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor, ForwardLimit = 1 };
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var proxy in proxies)
+            {
+                forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.TryParse(proxy, out var network)
+                    ? network
+                    : new System.Net.IPNetwork(System.Net.IPAddress.Parse(proxy), System.Net.IPAddress.Parse(proxy).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
+            }
+
+            app.UseForwardedHeaders(forwarded);
+        }
+
         app.UseWebSockets();
         app.UseRateLimiter();
         app.MapClientWebSockets();
