@@ -18,11 +18,9 @@ public sealed class SlowConsumerTests(NatsFixture nats)
         await using var node = await GatewayNode.StartAsync(nats.Server.Url,
             "--Gateway:Outbound:MaxQueueBytes", QueueCap.ToString(), "--Gateway:Outbound:CloseTimeoutMs", "60000");
         var topic = NatsFixture.UniqueTopic("flood");
-        await using var reader = await node.ConnectAsync();
-        await reader.SubscribeAsync(topic);
-        await using var stalled = await TestClient.ConnectAsync(node.WebSocketUri, paused: true, socketReceiveBuffer: 8 * 1024);
-        await stalled.SendRawAsync($"{{\"op\":\"sub\",\"id\":\"s\",\"topic\":\"{topic}\"}}");
-        await WaitFor.ConditionAsync(async () => await node.MetricAsync("gateway_subscriptions") == 2);
+        var (reader, stalled) = await SubscribeReaderAndStalledClientAsync(node, topic);
+        await using var readerScope = reader;
+        await using var stalledScope = stalled;
 
         var sent = await PublishUntilAsync(node, reader, topic, async () => await node.MetricAsync("gateway_messages_dropped_total", "reason=\"slow_consumer\"") >= 1);
 
@@ -46,11 +44,9 @@ public sealed class SlowConsumerTests(NatsFixture nats)
         await using var node = await GatewayNode.StartAsync(nats.Server.Url,
             "--Gateway:Outbound:MaxQueueBytes", QueueCap.ToString(), "--Gateway:Outbound:SlowConsumerPolicy", "DropOldest");
         var topic = NatsFixture.UniqueTopic("flood");
-        await using var reader = await node.ConnectAsync();
-        await reader.SubscribeAsync(topic);
-        await using var stalled = await TestClient.ConnectAsync(node.WebSocketUri, paused: true, socketReceiveBuffer: 8 * 1024);
-        await stalled.SendRawAsync($"{{\"op\":\"sub\",\"id\":\"s\",\"topic\":\"{topic}\"}}");
-        await WaitFor.ConditionAsync(async () => await node.MetricAsync("gateway_subscriptions") == 2);
+        var (reader, stalled) = await SubscribeReaderAndStalledClientAsync(node, topic);
+        await using var readerScope = reader;
+        await using var stalledScope = stalled;
 
         var sent = await PublishUntilAsync(node, reader, topic, async () => await node.MetricAsync("gateway_messages_dropped_total", "reason=\"queue_full\"") >= 50);
 
@@ -66,6 +62,17 @@ public sealed class SlowConsumerTests(NatsFixture nats)
         }
 
         Assert.Equal(WebSocketState.Open, stalled.Socket.State);
+    }
+
+    /// <summary>A client that reads everything and one that stopped reading (small socket buffer), both on <paramref name="topic"/>.</summary>
+    private static async Task<(TestClient Reader, TestClient Stalled)> SubscribeReaderAndStalledClientAsync(GatewayNode node, string topic)
+    {
+        var reader = await node.ConnectAsync();
+        await reader.SubscribeAsync(topic);
+        var stalled = await TestClient.ConnectAsync(node.WebSocketUri, paused: true, socketReceiveBuffer: 8 * 1024);
+        await stalled.SendRawAsync($"{{\"op\":\"sub\",\"id\":\"s\",\"topic\":\"{topic}\"}}");
+        await WaitFor.ConditionAsync(async () => await node.MetricAsync("gateway_subscriptions") == 2);
+        return (reader, stalled);
     }
 
     /// <summary>

@@ -167,8 +167,6 @@ public sealed class TestClient : IAsyncDisposable
         }
     }
 
-    public bool TryRead(out JsonElement frame) => _frames.Reader.TryRead(out frame);
-
     public async Task CloseAsync()
     {
         if (Socket.State == WebSocketState.Open)

@@ -24,7 +24,6 @@ internal readonly record struct HistoryCheck(bool Gone, ulong FirstAvailable, ul
 /// </summary>
 internal sealed partial class JetStreamLog
 {
-    private readonly NatsConnection _connection;
     private readonly NatsJSContext _js;
     private readonly DurableOptions _options;
     private readonly string _subjectPrefix;
@@ -32,14 +31,11 @@ internal sealed partial class JetStreamLog
 
     public JetStreamLog(IMessageBus bus, IOptions<DurableOptions> options, IOptions<GatewayOptions> gateway, ILogger<JetStreamLog> logger)
     {
-        _connection = (bus as NatsBus ?? throw new InvalidOperationException("durable topics need Nats:Url (JetStream)")).Connection;
-        _js = new NatsJSContext(_connection);
+        _js = new NatsJSContext((bus as NatsBus ?? throw new InvalidOperationException("durable topics need Nats:Url (JetStream)")).Connection);
         _options = options.Value;
         _subjectPrefix = gateway.Value.SubjectPrefix + ".";
         _logger = logger;
     }
-
-    public string StreamName => _options.StreamName;
 
     /// <summary>True once the stream exists with the configured limits.</summary>
     public bool IsReady { get; private set; }

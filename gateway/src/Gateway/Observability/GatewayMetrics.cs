@@ -101,6 +101,4 @@ internal sealed class GatewayMetrics
     public void Received(MessageSource source) => _received[(int)source].Inc();
 
     public void Dropped(DropReason reason, int count = 1) => _dropped[(int)reason].Inc(count);
-
-    public double DroppedCount(DropReason reason) => _dropped[(int)reason].Value;
 }

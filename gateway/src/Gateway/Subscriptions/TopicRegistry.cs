@@ -52,8 +52,6 @@ internal sealed partial class TopicRegistry
 
     public int TopicCount => _entries.Count;
 
-    public int BusSubscriptionCount => Volatile.Read(ref _busSubscriptions);
-
     public string SubjectFor(string topic) => _subjectPrefix + topic;
 
     public bool IsDurable(string key) => _durable.IsDurable(key);
