@@ -71,6 +71,14 @@ public sealed class RawWebSocket : IAsyncDisposable
         Status = parts.Length > 1 && int.TryParse(parts[1], out var status) ? status : 0;
     }
 
+    /// <summary>Reads a response body of <paramref name="length"/> bytes (after <see cref="ReadHeadAsync"/>).</summary>
+    public async Task<string> ReadBodyAsync(int length)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var body = await ReadExactlyAsync(length, timeout.Token) ?? throw new IOException("connection closed in the body");
+        return Encoding.UTF8.GetString(body);
+    }
+
     /// <summary>Writes one frame; client frames are masked unless <paramref name="masked"/> is false.</summary>
     public async Task SendFrameAsync(int opcode, byte[] payload, bool fin = true, bool masked = true, int rsv = 0)
     {

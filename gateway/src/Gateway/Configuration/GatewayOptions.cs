@@ -32,6 +32,14 @@ public sealed class GatewayOptions
     /// client's address instead of the proxy's. Empty: the header is ignored.
     /// </summary>
     public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary>
+    /// Complete well-formed <c>/ws</c> upgrades on the raw Kestrel connection, without an ASP.NET
+    /// Core HTTP request kept open under each WebSocket (about 8.9 KiB per idle connection, see
+    /// BENCHMARKS.md). Everything else, including every rejected handshake, still goes through the
+    /// HTTP pipeline. False: every upgrade goes through the HTTP pipeline.
+    /// </summary>
+    public bool RawHandshake { get; set; } = true;
 }
 
 public sealed class LimitOptions

@@ -8,7 +8,12 @@ using PubSubGateway.Security;
 
 namespace PubSubGateway.Connections;
 
-/// <summary><c>/ws</c>: the protocol v1 WebSocket endpoint (subprotocol <c>pubsub.v1.json</c>).</summary>
+/// <summary>
+/// <c>/ws</c>: the protocol v1 WebSocket endpoint (subprotocol <c>pubsub.v1.json</c>) in the HTTP
+/// pipeline. Well-formed upgrades that will be accepted are normally completed earlier, on the raw
+/// connection, by <see cref="RawUpgradeMiddleware"/>; this endpoint answers everything else (every
+/// refusal, and every upgrade when <c>Gateway:RawHandshake</c> is off). Both use the checks here.
+/// </summary>
 internal static class WebSocketEndpoint
 {
     public const string SubProtocol = "pubsub.v1.json";
@@ -29,17 +34,14 @@ internal static class WebSocketEndpoint
         }
 
         var offered = context.WebSockets.WebSocketRequestedProtocols;
-        var protocols = offered.Where(p => !p.StartsWith(TokenSources.SubProtocolPrefix, StringComparison.Ordinal)).ToList();
-        if (protocols.Count > 0 && !protocols.Contains(SubProtocol))
+        if (!TrySelectSubProtocol(offered, out var subProtocol))
         {
             await HttpErrors.Problem(StatusCodes.Status400BadRequest, ErrorCodes.BadRequest, $"unsupported subprotocol; this server speaks {SubProtocol}")
                 .ExecuteAsync(context);
             return;
         }
 
-        var origins = services.Options.AllowedOrigins;
-        var origin = context.Request.Headers.Origin.ToString();
-        if (origins.Count > 0 && origin.Length > 0 && !origins.Contains(origin, StringComparer.OrdinalIgnoreCase))
+        if (!OriginAllowed(services.Options, context.Request.Headers.Origin.ToString()))
         {
             services.Metrics.ConnectionsRejected.WithLabels("origin").Inc();
             await HttpErrors.Problem(StatusCodes.Status403Forbidden, ErrorCodes.Forbidden, "origin not allowed").ExecuteAsync(context);
@@ -52,7 +54,6 @@ internal static class WebSocketEndpoint
             return;
         }
 
-        var subProtocol = protocols.Count > 0 ? SubProtocol : null;
         var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         var admission = services.Manager.TryAdmit(ip, identity.Subject);
         if (admission == AdmissionResult.IpLimit)
@@ -92,6 +93,45 @@ internal static class WebSocketEndpoint
             services.Manager.Release(ip, identity.Subject);
         }
     }
+
+    /// <summary>
+    /// The subprotocol to answer with: none when the client offered none (besides <c>bearer.</c>
+    /// token carriers), <c>pubsub.v1.json</c> when it is among those offered; false when only others were.
+    /// </summary>
+    public static bool TrySelectSubProtocol(IEnumerable<string> offered, out string? subProtocol)
+    {
+        subProtocol = null;
+        var any = false;
+        foreach (var protocol in offered)
+        {
+            if (protocol.StartsWith(TokenSources.SubProtocolPrefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            any = true;
+            if (protocol == SubProtocol)
+            {
+                subProtocol = SubProtocol;
+                return true;
+            }
+        }
+
+        return !any;
+    }
+
+    /// <summary>Requests without an Origin (non-browser clients) always pass; otherwise the allow-list, when set, decides.</summary>
+    public static bool OriginAllowed(Configuration.GatewayOptions options, string? origin) =>
+        options.AllowedOrigins.Count == 0 || string.IsNullOrEmpty(origin) || options.AllowedOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase);
+
+    public static WebSocket CreateSocket(Stream stream, string? subProtocol, Configuration.HeartbeatOptions heartbeat) =>
+        WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
+        {
+            IsServer = true,
+            SubProtocol = subProtocol,
+            KeepAliveInterval = TimeSpan.FromMilliseconds(heartbeat.IntervalMs),
+            KeepAliveTimeout = TimeSpan.FromMilliseconds(heartbeat.TimeoutMs),
+        });
 
     /// <summary>The caller's identity, or null after answering 401 (bad token, or none when one is required).</summary>
     private static async Task<ClientIdentity?> AuthenticateAsync(HttpContext context, ConnectionServices services, IList<string> offered)
@@ -138,17 +178,10 @@ internal static class WebSocketEndpoint
         }
 
         var stream = new UpgradedStream(await upgrade.UpgradeAsync());
-        var socket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
-        {
-            IsServer = true,
-            SubProtocol = subProtocol,
-            KeepAliveInterval = TimeSpan.FromMilliseconds(heartbeat.IntervalMs),
-            KeepAliveTimeout = TimeSpan.FromMilliseconds(heartbeat.TimeoutMs),
-        });
-        return (socket, stream);
+        return (CreateSocket(stream, subProtocol, heartbeat), stream);
     }
 
-    private static string AcceptKey(string key)
+    public static string AcceptKey(string key)
     {
         Span<byte> hash = stackalloc byte[20];
 #pragma warning disable CA5350 // RFC 6455 fixes SHA-1 for Sec-WebSocket-Accept; it is not used for security.

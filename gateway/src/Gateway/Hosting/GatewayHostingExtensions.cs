@@ -26,6 +26,7 @@ internal static class GatewayHostingExtensions
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
         services.AddSingleton<TokenValidator>();
+        services.AddSingleton(sp => new TrustedProxies(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.TrustedProxies));
         services.AddSingleton<PublisherAuth>();
         services.AddHostedService<JwksRefresher>();
         services.AddPublishRateLimit();
@@ -33,6 +34,11 @@ internal static class GatewayHostingExtensions
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromMilliseconds(gateway.Value.Limits.HandshakeTimeoutMs);
+            if (gateway.Value.RawHandshake)
+            {
+                kestrel.ConfigureEndpointDefaults(listen =>
+                    listen.Use(next => new RawUpgradeMiddleware(next, listen.ApplicationServices).OnConnectionAsync));
+            }
         });
 
         services.AddSingleton<NodeIdentity>();
@@ -65,11 +71,9 @@ internal static class GatewayHostingExtensions
             var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor, ForwardLimit = 1 };
             forwarded.KnownProxies.Clear();
             forwarded.KnownIPNetworks.Clear();
-            foreach (var proxy in proxies)
+            foreach (var network in app.Services.GetRequiredService<TrustedProxies>().Networks)
             {
-                forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.TryParse(proxy, out var network)
-                    ? network
-                    : new System.Net.IPNetwork(System.Net.IPAddress.Parse(proxy), System.Net.IPAddress.Parse(proxy).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
+                forwarded.KnownIPNetworks.Add(network);
             }
 
             app.UseForwardedHeaders(forwarded);

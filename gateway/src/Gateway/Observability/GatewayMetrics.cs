@@ -34,6 +34,7 @@ internal sealed class GatewayMetrics
 
         Connections = factory.CreateGauge("gateway_connections", "Open client WebSocket connections.");
         ConnectionsOpened = factory.CreateCounter("gateway_connections_opened_total", "Client connections accepted.");
+        RawHandshakes = factory.CreateCounter("gateway_raw_handshakes_total", "WebSocket upgrades completed on the raw connection (Gateway:RawHandshake), not through the HTTP pipeline.");
         ConnectionsRejected = factory.CreateCounter("gateway_connections_rejected_total", "Client connections refused by a limit.", "reason");
         ConnectionsClosed = factory.CreateCounter("gateway_connections_closed_total", "Client connections closed, by close code the server sent or 'peer'.", "code");
         Subscriptions = factory.CreateGauge("gateway_subscriptions", "Client subscriptions (connection × topic or pattern).");
@@ -75,6 +76,8 @@ internal sealed class GatewayMetrics
     public Gauge Connections { get; }
 
     public Counter ConnectionsOpened { get; }
+
+    public Counter RawHandshakes { get; }
 
     public Counter ConnectionsRejected { get; }
 

@@ -11,17 +11,25 @@ internal static class TokenSources
 {
     public const string SubProtocolPrefix = "bearer.";
 
-    public static string? Find(HttpRequest request, IList<string>? offeredSubProtocols)
+    public static string? Find(HttpRequest request, IList<string>? offeredSubProtocols) =>
+        Find(
+            request.Headers.Authorization.ToString(),
+            request.Query.TryGetValue("access_token", out StringValues query) && !StringValues.IsNullOrEmpty(query) ? query.ToString() : null,
+            offeredSubProtocols);
+
+    /// <param name="authorization">The Authorization header, if any.</param>
+    /// <param name="accessToken">The <c>access_token</c> query parameter, if any.</param>
+    /// <param name="offeredSubProtocols">The Sec-WebSocket-Protocol entries offered.</param>
+    public static string? Find(string? authorization, string? accessToken, IEnumerable<string>? offeredSubProtocols)
     {
-        var authorization = request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        if (authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             return authorization["Bearer ".Length..].Trim();
         }
 
-        if (request.Query.TryGetValue("access_token", out StringValues query) && !StringValues.IsNullOrEmpty(query))
+        if (accessToken is not null)
         {
-            return query.ToString();
+            return accessToken;
         }
 
         if (offeredSubProtocols is not null)

@@ -1,0 +1,235 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.WebUtilities;
+using PubSubGateway.Security;
+
+namespace PubSubGateway.Connections;
+
+/// <summary>
+/// Kestrel connection middleware in front of the HTTP pipeline that completes WebSocket upgrades
+/// to <c>/ws</c> itself. An upgrade through ASP.NET Core keeps the whole HTTP/1.1 request alive
+/// under the WebSocket for as long as it is open: <c>Http1Connection</c>, header collections, two
+/// pipes, the <c>HttpContext</c>, an <c>Activity</c>, logging scopes. A heap snapshot of 10,000
+/// idle connections put that at ~8.9 KiB of the 13.6 KiB managed heap per connection. Here the
+/// socket runs straight over the transport pipes.
+/// <para>
+/// Only the success path is handled here: a request that is not a well-formed upgrade to
+/// <c>/ws</c>, or that would be refused (origin, subprotocol, token, connection limits), is handed
+/// to the HTTP pipeline untouched, which answers it exactly as it always has (the checks are the
+/// shared ones in <see cref="WebSocketEndpoint"/>). Nothing is consumed before that decision, so
+/// every other request costs one look at the first bytes of the connection.
+/// </para>
+/// </summary>
+internal sealed class RawUpgradeMiddleware(ConnectionDelegate next, IServiceProvider services)
+{
+    /// <summary>Heads longer than this go to the HTTP pipeline (its own limit, 32 KiB by default, applies there).</summary>
+    private const int MaxHeadBytes = 16 * 1024;
+
+    private ConnectionServices? _services;
+    private TrustedProxies? _proxies;
+
+    public async Task OnConnectionAsync(ConnectionContext connection)
+    {
+        _services ??= services.GetRequiredService<ConnectionServices>();
+        _proxies ??= services.GetRequiredService<TrustedProxies>();
+        var input = connection.Transport.Input;
+        using var timeout = new CancellationTokenSource(_services.Options.Limits.HandshakeTimeoutMs);
+        var reads = 0;
+        while (true)
+        {
+            ReadResult read;
+            try
+            {
+                read = await input.ReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Same limit as the HTTP pipeline's request-headers timeout: a head that never completes is dropped.
+                connection.Abort(new ConnectionAbortedException("WebSocket handshake timed out"));
+                return;
+            }
+
+            reads++;
+            var buffer = read.Buffer;
+            var head = Classify(buffer, out var headEnd, out var complete);
+            if (!complete && !read.IsCompleted && !read.IsCanceled && buffer.Length < MaxHeadBytes)
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+
+            if (head is not null && await TryServeAsync(connection, input, buffer, head, headEnd))
+            {
+                return;
+            }
+
+            await FallThroughAsync(connection, input, buffer, reads);
+            return;
+        }
+    }
+
+    /// <summary>
+    /// Hands the connection to the HTTP pipeline with nothing consumed. After a single read the pipe
+    /// is simply left where it was; after several (examined bytes cannot be un-examined) the bytes
+    /// are replayed through <see cref="ReplayPipeReader"/>.
+    /// </summary>
+    private Task FallThroughAsync(ConnectionContext connection, PipeReader input, ReadOnlySequence<byte> buffer, int reads)
+    {
+        if (reads == 1)
+        {
+            input.AdvanceTo(buffer.Start);
+        }
+        else
+        {
+            var copy = buffer.ToArray();
+            input.AdvanceTo(buffer.End);
+            connection.Transport = new Transport(copy.Length > 0 ? new ReplayPipeReader(copy, input) : input, connection.Transport.Output);
+        }
+
+        return next(connection);
+    }
+
+    /// <summary>True while the bytes so far could still be the start of <c>GET /ws</c> followed by a space or <c>?</c>.</summary>
+    private static bool MayBeOurs(ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> start = stackalloc byte[8];
+        var length = (int)Math.Min(buffer.Length, start.Length);
+        buffer.Slice(0, length).CopyTo(start);
+        var prefix = UpgradeRequest.Prefix;
+        if (length <= prefix.Length)
+        {
+            return prefix.StartsWith(start[..length]);
+        }
+
+        return start.StartsWith(prefix) && start[prefix.Length] is (byte)' ' or (byte)'?';
+    }
+
+    /// <summary>
+    /// The parsed upgrade once the buffer holds a complete head that is ours. <paramref name="complete"/>
+    /// is false while more bytes are needed to decide: the start still matches <c>GET /ws</c> and the
+    /// blank line ending the head has not arrived.
+    /// </summary>
+    private static UpgradeRequest? Classify(ReadOnlySequence<byte> buffer, out SequencePosition headEnd, out bool complete)
+    {
+        headEnd = default;
+        complete = true;
+        if (!MayBeOurs(buffer))
+        {
+            return null;
+        }
+
+        var reader = new SequenceReader<byte>(buffer);
+        if (buffer.Length <= UpgradeRequest.Prefix.Length || !reader.TryReadTo(out ReadOnlySequence<byte> _, "\r\n\r\n"u8))
+        {
+            complete = false;
+            return null;
+        }
+
+        if (reader.Consumed > MaxHeadBytes)
+        {
+            return null;
+        }
+
+        headEnd = reader.Position;
+        var length = (int)reader.Consumed;
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            buffer.Slice(0, length).CopyTo(rented);
+            return UpgradeRequest.TryParse(rented.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Completes the handshake and runs the connection; false (nothing consumed or sent) when the HTTP pipeline must answer.</summary>
+    private async Task<bool> TryServeAsync(ConnectionContext connection, PipeReader input, ReadOnlySequence<byte> buffer, UpgradeRequest request, SequencePosition headEnd)
+    {
+        var services = _services!;
+        if (!WebSocketEndpoint.TrySelectSubProtocol(request.Protocols, out var subProtocol)
+            || !WebSocketEndpoint.OriginAllowed(services.Options, request.Origin))
+        {
+            return false;
+        }
+
+        ClientIdentity identity;
+        var query = request.Query is null ? null : QueryHelpers.ParseNullableQuery(request.Query);
+        var accessToken = query is not null && query.TryGetValue("access_token", out var values) && !Microsoft.Extensions.Primitives.StringValues.IsNullOrEmpty(values)
+            ? values.ToString()
+            : null;
+        var token = TokenSources.Find(request.Authorization, accessToken, request.Protocols);
+        if (token is null)
+        {
+            if (services.Auth.Required)
+            {
+                return false;
+            }
+
+            identity = services.Auth.AnonymousIdentity;
+        }
+        else
+        {
+            var result = await services.Auth.ValidateAsync(token);
+            if (!result.Ok)
+            {
+                return false;
+            }
+
+            identity = result.Identity!;
+        }
+
+        var ip = _proxies!.ClientAddress((connection.RemoteEndPoint as IPEndPoint)?.Address, request.ForwardedFor);
+        if (services.Manager.TryAdmit(ip, identity.Subject) != AdmissionResult.Admitted)
+        {
+            return false;
+        }
+
+        try
+        {
+            input.AdvanceTo(headEnd);
+            await WriteSwitchingProtocolsAsync(connection.Transport.Output, request.Key, subProtocol, connection.ConnectionClosed);
+            services.Metrics.RawHandshakes.Inc();
+            var stream = new UpgradedStream(new DuplexPipeStream(connection.Transport));
+            using var socket = WebSocketEndpoint.CreateSocket(stream, subProtocol, services.Options.Heartbeat);
+            using var client = new ClientConnection(socket, stream, services, identity);
+            await client.RunAsync(connection.ConnectionClosed);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ConnectionResetException)
+        {
+            // The peer left during the handshake.
+        }
+        finally
+        {
+            services.Manager.Release(ip, identity.Subject);
+        }
+
+        return true;
+    }
+
+    private static async ValueTask WriteSwitchingProtocolsAsync(PipeWriter output, string key, string? subProtocol, CancellationToken cancellationToken)
+    {
+        var head = new StringBuilder(160)
+            .Append("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: ")
+            .Append(WebSocketEndpoint.AcceptKey(key))
+            .Append("\r\n");
+        if (subProtocol is not null)
+        {
+            head.Append("Sec-WebSocket-Protocol: ").Append(subProtocol).Append("\r\n");
+        }
+
+        head.Append("\r\n");
+        await output.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()), cancellationToken);
+    }
+
+    private sealed class Transport(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+}
