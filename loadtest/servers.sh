@@ -3,6 +3,7 @@
 #   start_servers OUT_DIR [extra gateway settings...]  → sets nats_pid nats_port gw_pid gw_port
 #   The per-IP connection limit is lifted: all load comes from a few loopback addresses.
 #   GATEWAY_DURABLE=1: nats-server with JetStream and every topic durable on the gateway
+#   GATEWAY_ARGS="--Key value ...": extra gateway settings (e.g. "--Gateway:RawHandshake false")
 #                      (Gateway:Durable:Patterns ">"), to compare durable with plain fan-out.
 #   start_peer_nats_ws OUT_DIR → a second nats-server with its WebSocket listener (the peer the
 #                                gateway is compared with): peer_pid peer_port peer_ws_port
@@ -46,7 +47,7 @@ start_servers() {
   dotnet "$(gateway_dll)" \
     --urls "http://127.0.0.1:$gw_port" --Nats:Url "nats://127.0.0.1:$nats_port" \
     --Logging:LogLevel:Default Warning --Gateway:Limits:MaxConnectionsPerIp 100000 \
-    "${durable[@]}" "$@" >"$out/gateway.log" 2>&1 &
+    "${durable[@]}" ${GATEWAY_ARGS:-} "$@" >"$out/gateway.log" 2>&1 &
   gw_pid=$!
   for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$gw_port/healthz/ready" >/dev/null 2>&1 && break

@@ -96,40 +96,6 @@ internal sealed partial class ClientConnection : IDisposable
 
     public bool IsClosing => Volatile.Read(ref _closeCode) != 0;
 
-    /// <summary>Runs the connection until it is closed by either side; never throws for client misbehaviour.</summary>
-    public async Task RunAsync(CancellationToken requestAborted)
-    {
-        var id = _services.Manager.Register(this);
-        using var registration = requestAborted.UnsafeRegister(static s => ((ClientConnection)s!).Abort(), this);
-        Send(ServerFrames.Hello(_services.Node.Id, _options.Heartbeat.IntervalMs));
-        var writer = WriteLoopAsync();
-        try
-        {
-            await ReceiveLoopAsync();
-        }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
-        {
-            // The peer vanished or the socket was aborted: nothing to answer.
-        }
-        catch (Exception ex)
-        {
-            Log.ConnectionFailed(_services.Logger, ex);
-            RequestClose(CloseCodes.InternalError, "internal error", discardPending: true);
-        }
-        finally
-        {
-            await ReleaseSubscriptionsAsync();
-            if (!IsClosing)
-            {
-                RequestClose(CloseCodes.Normal, "closed", discardPending: true);
-            }
-
-            await writer;
-            _services.Manager.Unregister(id, this);
-            _metrics.ConnectionsClosed.WithLabels(_closeCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
-        }
-    }
-
     /// <summary>Queues a frame this connection owns. Fan-out uses <see cref="Enqueue"/> with a shared frame.</summary>
     public void Send(OutboundFrame frame) => Enqueue(frame);
 
@@ -261,43 +227,6 @@ internal sealed partial class ClientConnection : IDisposable
         {
             Queue.Complete(discardPending: true);
             _stream.ReleaseBuffer();
-        }
-    }
-
-    /// <summary>
-    /// After a close frame went out, give the peer a moment to read it before the socket is torn
-    /// down: closing a TCP socket with unread input sends a RST, and the peer's kernel then drops
-    /// the close frame before the client reads it. ManagedWebSocket aborts itself right after
-    /// sending its own 1007 (invalid UTF-8), so that case can only wait, not read.
-    /// </summary>
-    private async Task AwaitPeerCloseAsync()
-    {
-        if (_socket.State == WebSocketState.Aborted && !_aborted.IsCancellationRequested)
-        {
-            await Task.Delay(250, CancellationToken.None);
-            return;
-        }
-
-        if (_socket.State != WebSocketState.CloseSent)
-        {
-            return;
-        }
-
-        var scratch = new byte[256];
-        using var timeout = new CancellationTokenSource(Math.Min(_options.Outbound.CloseTimeoutMs, 2_000));
-        try
-        {
-            while (_socket.State == WebSocketState.CloseSent)
-            {
-                var result = await _socket.ReceiveAsync(scratch.AsMemory(), timeout.Token);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    return;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
-        {
         }
     }
 

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 
 namespace PubSubGateway.Connections;
 
@@ -7,11 +9,22 @@ namespace PubSubGateway.Connections;
 /// The stream a raw-upgraded WebSocket runs over: reads and writes go straight to the Kestrel
 /// connection's transport pipes, with no HTTP request underneath.
 /// </summary>
-internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream
+internal sealed class DuplexPipeStream : Stream, IValueTaskSource<int>
 {
-    private readonly PipeReader _input = transport.Input;
-    private readonly PipeWriter _output = transport.Output;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly Action _onReadCompleted;
+    private ManualResetValueTaskSourceCore<int> _read;
+    private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _pending;
+    private Memory<byte> _target;
     private volatile bool _disposed;
+
+    public DuplexPipeStream(IDuplexPipe transport)
+    {
+        _input = transport.Input;
+        _output = transport.Output;
+        _onReadCompleted = OnReadCompleted;
+    }
 
     public override bool CanRead => true;
 
@@ -23,33 +36,77 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    /// <summary>Reads what is buffered, up to <paramref name="buffer"/>'s length; 0 at end of stream.</summary>
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Reads what is buffered, up to <paramref name="buffer"/>'s length; 0 at end of stream. A read
+    /// that has to wait completes through this stream itself (<see cref="IValueTaskSource{TResult}"/>)
+    /// instead of an async state machine: every idle connection has one such read pending, and the
+    /// box was 176 B of each (heap snapshot of 10,000 idle connections).
+    /// </summary>
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        while (true)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var read = _input.ReadAsync(cancellationToken);
+        if (read.IsCompletedSuccessfully)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            var result = await _input.ReadAsync(cancellationToken);
-            var readable = result.Buffer;
-            if (result.IsCanceled && readable.IsEmpty)
-            {
-                ObjectDisposedException.ThrowIf(_disposed, this);
-                continue;
-            }
-
-            if (readable.IsEmpty && result.IsCompleted)
-            {
-                _input.AdvanceTo(readable.End);
-                return 0;
-            }
-
-            // A zero-byte read (ManagedWebSocket does one while idle) only waits for data.
-            var count = (int)Math.Min(readable.Length, buffer.Length);
-            var taken = readable.Slice(0, count);
-            taken.CopyTo(buffer.Span);
-            _input.AdvanceTo(taken.End, count == 0 ? readable.Start : taken.End);
-            return count;
+            return new ValueTask<int>(Take(read.Result, buffer.Span));
         }
+
+        _target = buffer;
+        _pending = read.ConfigureAwait(false).GetAwaiter();
+        _read.Reset();
+        _pending.UnsafeOnCompleted(_onReadCompleted);
+        return new ValueTask<int>(this, _read.Version);
+    }
+
+    int IValueTaskSource<int>.GetResult(short token) => _read.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _read.GetStatus(token);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _read.OnCompleted(continuation, state, token, flags);
+
+    private void OnReadCompleted()
+    {
+        var target = _target;
+        _target = default;
+        int count;
+        try
+        {
+            var result = _pending.GetResult();
+            _pending = default;
+            count = Take(result, target.Span);
+        }
+        catch (Exception ex)
+        {
+            _read.SetException(ex);
+            return;
+        }
+
+        _read.SetResult(count);
+    }
+
+    /// <summary>Copies what <paramref name="result"/> holds into <paramref name="destination"/> and advances the pipe.</summary>
+    private int Take(ReadResult result, Span<byte> destination)
+    {
+        var readable = result.Buffer;
+        if (readable.IsEmpty)
+        {
+            _input.AdvanceTo(readable.End);
+            if (result.IsCanceled)
+            {
+                // Only Dispose cancels a pending read.
+                ObjectDisposedException.ThrowIf(true, this);
+            }
+
+            return 0;
+        }
+
+        // A zero-byte read (ManagedWebSocket does one while idle) only waits for data.
+        var count = (int)Math.Min(readable.Length, destination.Length);
+        var taken = readable.Slice(0, count);
+        taken.CopyTo(destination);
+        _input.AdvanceTo(taken.End, count == 0 ? readable.Start : taken.End);
+        return count;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

@@ -33,42 +33,81 @@ internal sealed class RawUpgradeMiddleware(ConnectionDelegate next, IServiceProv
 
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
+        // The handshake runs in its own async method so that nothing it used (the parsed head,
+        // the timeout) stays referenced from this state machine, which lives as long as the socket.
+        if (await HandshakeAsync(connection) is not { } accepted)
+        {
+            return;
+        }
+
+        var services = _services!;
+        try
+        {
+            await WriteSwitchingProtocolsAsync(connection.Transport.Output, accepted.AcceptKey, accepted.SubProtocol, connection.ConnectionClosed);
+            services.Metrics.RawHandshakes.Inc();
+            var stream = new UpgradedStream(new DuplexPipeStream(connection.Transport));
+            using var socket = WebSocketEndpoint.CreateSocket(stream, accepted.SubProtocol, services.Options.Heartbeat);
+            using var client = new ClientConnection(socket, stream, services, accepted.Identity);
+            await client.RunAsync(connection.ConnectionClosed);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ConnectionResetException)
+        {
+            // The peer left during the handshake.
+        }
+        finally
+        {
+            services.Manager.Release(accepted.Ip, accepted.Identity.Subject);
+        }
+    }
+
+    /// <summary>
+    /// Reads the request head and either admits the client (head consumed, connection slot taken)
+    /// or hands the connection to the HTTP pipeline, runs it there and returns null.
+    /// </summary>
+    private async Task<Accepted?> HandshakeAsync(ConnectionContext connection)
+    {
         _services ??= services.GetRequiredService<ConnectionServices>();
         _proxies ??= services.GetRequiredService<TrustedProxies>();
         var input = connection.Transport.Input;
-        using var timeout = new CancellationTokenSource(_services.Options.Limits.HandshakeTimeoutMs);
         var reads = 0;
-        while (true)
+        ReadOnlySequence<byte> buffer;
+        using (var timeout = new CancellationTokenSource(_services.Options.Limits.HandshakeTimeoutMs))
         {
-            ReadResult read;
-            try
+            while (true)
             {
-                read = await input.ReadAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                // Same limit as the HTTP pipeline's request-headers timeout: a head that never completes is dropped.
-                connection.Abort(new ConnectionAbortedException("WebSocket handshake timed out"));
-                return;
-            }
+                ReadResult read;
+                try
+                {
+                    read = await input.ReadAsync(timeout.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Same limit as the HTTP pipeline's request-headers timeout: a head that never completes is dropped.
+                    connection.Abort(new ConnectionAbortedException("WebSocket handshake timed out"));
+                    return null;
+                }
 
-            reads++;
-            var buffer = read.Buffer;
-            var head = Classify(buffer, out var headEnd, out var complete);
-            if (!complete && !read.IsCompleted && !read.IsCanceled && buffer.Length < MaxHeadBytes)
-            {
-                input.AdvanceTo(buffer.Start, buffer.End);
-                continue;
-            }
+                reads++;
+                buffer = read.Buffer;
+                var head = Classify(buffer, out var headEnd, out var complete);
+                if (!complete && !read.IsCompleted && !read.IsCanceled && buffer.Length < MaxHeadBytes)
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    continue;
+                }
 
-            if (head is not null && await TryServeAsync(connection, input, buffer, head, headEnd))
-            {
-                return;
-            }
+                if (head is not null && await TryAdmitAsync(connection, head) is { } accepted)
+                {
+                    input.AdvanceTo(headEnd);
+                    return accepted;
+                }
 
-            await FallThroughAsync(connection, input, buffer, reads);
-            return;
+                break;
+            }
         }
+
+        await FallThroughAsync(connection, input, buffer, reads);
+        return null;
     }
 
     /// <summary>
@@ -147,27 +186,23 @@ internal sealed class RawUpgradeMiddleware(ConnectionDelegate next, IServiceProv
         }
     }
 
-    /// <summary>Completes the handshake and runs the connection; false (nothing consumed or sent) when the HTTP pipeline must answer.</summary>
-    private async Task<bool> TryServeAsync(ConnectionContext connection, PipeReader input, ReadOnlySequence<byte> buffer, UpgradeRequest request, SequencePosition headEnd)
+    /// <summary>The client's identity and connection slot; null (nothing taken) when the HTTP pipeline must answer.</summary>
+    private async ValueTask<Accepted?> TryAdmitAsync(ConnectionContext connection, UpgradeRequest request)
     {
         var services = _services!;
         if (!WebSocketEndpoint.TrySelectSubProtocol(request.Protocols, out var subProtocol)
             || !WebSocketEndpoint.OriginAllowed(services.Options, request.Origin))
         {
-            return false;
+            return null;
         }
 
         ClientIdentity identity;
-        var query = request.Query is null ? null : QueryHelpers.ParseNullableQuery(request.Query);
-        var accessToken = query is not null && query.TryGetValue("access_token", out var values) && !Microsoft.Extensions.Primitives.StringValues.IsNullOrEmpty(values)
-            ? values.ToString()
-            : null;
-        var token = TokenSources.Find(request.Authorization, accessToken, request.Protocols);
+        var token = TokenSources.Find(request.Authorization, AccessToken(request.Query), request.Protocols);
         if (token is null)
         {
             if (services.Auth.Required)
             {
-                return false;
+                return null;
             }
 
             identity = services.Auth.AnonymousIdentity;
@@ -177,7 +212,7 @@ internal sealed class RawUpgradeMiddleware(ConnectionDelegate next, IServiceProv
             var result = await services.Auth.ValidateAsync(token);
             if (!result.Ok)
             {
-                return false;
+                return null;
             }
 
             identity = result.Identity!;
@@ -186,36 +221,30 @@ internal sealed class RawUpgradeMiddleware(ConnectionDelegate next, IServiceProv
         var ip = _proxies!.ClientAddress((connection.RemoteEndPoint as IPEndPoint)?.Address, request.ForwardedFor);
         if (services.Manager.TryAdmit(ip, identity.Subject) != AdmissionResult.Admitted)
         {
-            return false;
+            return null;
         }
 
-        try
-        {
-            input.AdvanceTo(headEnd);
-            await WriteSwitchingProtocolsAsync(connection.Transport.Output, request.Key, subProtocol, connection.ConnectionClosed);
-            services.Metrics.RawHandshakes.Inc();
-            var stream = new UpgradedStream(new DuplexPipeStream(connection.Transport));
-            using var socket = WebSocketEndpoint.CreateSocket(stream, subProtocol, services.Options.Heartbeat);
-            using var client = new ClientConnection(socket, stream, services, identity);
-            await client.RunAsync(connection.ConnectionClosed);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ConnectionResetException)
-        {
-            // The peer left during the handshake.
-        }
-        finally
-        {
-            services.Manager.Release(ip, identity.Subject);
-        }
-
-        return true;
+        return new Accepted(identity, subProtocol, ip, WebSocketEndpoint.AcceptKey(request.Key));
     }
 
-    private static async ValueTask WriteSwitchingProtocolsAsync(PipeWriter output, string key, string? subProtocol, CancellationToken cancellationToken)
+    private static string? AccessToken(string? query)
+    {
+        if (query is null)
+        {
+            return null;
+        }
+
+        var values = QueryHelpers.ParseNullableQuery(query);
+        return values is not null && values.TryGetValue("access_token", out var token) && !Microsoft.Extensions.Primitives.StringValues.IsNullOrEmpty(token)
+            ? token.ToString()
+            : null;
+    }
+
+    private static async ValueTask WriteSwitchingProtocolsAsync(PipeWriter output, string acceptKey, string? subProtocol, CancellationToken cancellationToken)
     {
         var head = new StringBuilder(160)
             .Append("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: ")
-            .Append(WebSocketEndpoint.AcceptKey(key))
+            .Append(acceptKey)
             .Append("\r\n");
         if (subProtocol is not null)
         {
@@ -225,6 +254,8 @@ internal sealed class RawUpgradeMiddleware(ConnectionDelegate next, IServiceProv
         head.Append("\r\n");
         await output.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()), cancellationToken);
     }
+
+    private sealed record Accepted(ClientIdentity Identity, string? SubProtocol, string Ip, string AcceptKey);
 
     private sealed class Transport(PipeReader input, PipeWriter output) : IDuplexPipe
     {
