@@ -4,6 +4,7 @@
 #   The per-IP connection limit is lifted: all load comes from a few loopback addresses.
 #   GATEWAY_DURABLE=1: nats-server with JetStream and every topic durable on the gateway
 #   GATEWAY_ARGS="--Key value ...": extra gateway settings (e.g. "--Gateway:RawHandshake false")
+#   GATEWAY_ENV="VAR=value ...": environment for the gateway process only (e.g. "DOTNET_gcServer=1")
 #                      (Gateway:Durable:Patterns ">"), to compare durable with plain fan-out.
 #   start_peer_nats_ws OUT_DIR → a second nats-server with its WebSocket listener (the peer the
 #                                gateway is compared with): peer_pid peer_port peer_ws_port
@@ -44,7 +45,7 @@ start_servers() {
   fi
   nats-server -a 127.0.0.1 -p "$nats_port" -m "$nats_mon" "${js[@]}" >"$out/nats.log" 2>&1 &
   nats_pid=$!
-  dotnet "$(gateway_dll)" \
+  env ${GATEWAY_ENV:-} dotnet "$(gateway_dll)" \
     --urls "http://127.0.0.1:$gw_port" --Nats:Url "nats://127.0.0.1:$nats_port" \
     --Logging:LogLevel:Default Warning --Gateway:Limits:MaxConnectionsPerIp 100000 \
     "${durable[@]}" ${GATEWAY_ARGS:-} "$@" >"$out/gateway.log" 2>&1 &
