@@ -11,6 +11,7 @@ namespace PubSubGateway.LoadTest.Scenarios;
 /// <c>connect</c>: ramps to N idle subscribed connections as fast as <c>--connect-concurrency</c>
 /// allows, holds them, proves they are live with one message per topic, and reports the open rate
 /// and the server's RSS growth per connection. Clients keep no socket read buffer here (~4.5 KB each).
+/// Works against the peers too (<c>--target nats-ws|signalr</c>), with the same clients.
 /// </summary>
 internal sealed class ConnectScenario(RunOptions options, TextWriter progress)
 {
@@ -23,7 +24,8 @@ internal sealed class ConnectScenario(RunOptions options, TextWriter progress)
         var clientBefore = Environment.WorkingSet;
         var latency = new LatencyRecorder(Environment.ProcessorCount * 8);
         var sources = new SourceAddressPool(options.SourceAddresses > 0 ? options.SourceAddresses : SourceAddressPool.For(options.Subscribers));
-        var connector = new WebSocketConnector(options.Url, "pubsub.v1.json", sources, readBufferBytes: 0);
+        var protocol = ClientProtocols.FromTarget(options.Target);
+        var connector = new WebSocketConnector(options.Url, ClientProtocols.SubProtocol(protocol), sources, readBufferBytes: 0);
         var clients = new SubscriberClient?[options.Subscribers];
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var failures = 0;
@@ -38,7 +40,7 @@ internal sealed class ConnectScenario(RunOptions options, TextWriter progress)
             {
                 try
                 {
-                    var client = new SubscriberClient(await connector.ConnectAsync(ct), latency, i, 1, options.ReceiveBufferBytes);
+                    var client = new SubscriberClient(await connector.ConnectAsync(ct), latency, i, 1, options.ReceiveBufferBytes, protocol, options.SubjectPrefix);
                     clients[i] = client;
                     await client.SubscribeAsync(topics[i % topics.Count], ct);
                     client.Start(stop.Token);
