@@ -169,8 +169,18 @@ internal sealed partial class ClientConnection : IDisposable
             {
                 // Everything already queued (up to one batch) goes out as one socket write. The
                 // delivery latency of each message is taken once that write has completed.
+                if (_socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+                {
+                    // ManagedWebSocket closed or aborted the socket itself (e.g. 1007): no data frame may follow.
+                    Abort();
+                    break;
+                }
+
                 var delivered = 0;
                 var stamps = System.Buffers.ArrayPool<long>.Shared.Rent(64);
+
+                // Frames carry their WebSocket header already, so each is one copy into the batch:
+                // no ManagedWebSocket.SendAsync (its send lock, header and copy) per delivery.
                 _stream.BeginBatch();
                 try
                 {
@@ -178,7 +188,7 @@ internal sealed partial class ClientConnection : IDisposable
                     {
                         try
                         {
-                            await _socket.SendAsync(frame.Memory, WebSocketMessageType.Text, endOfMessage: true, _aborted.Token);
+                            _stream.AppendFrame(frame.Wire.Span);
                         }
                         finally
                         {

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace PubSubGateway.Connections;
 
 /// <summary>
@@ -37,6 +39,20 @@ internal sealed class UpgradedStream(Stream inner) : Stream
         lock (_batchLock)
         {
             _batching = true;
+        }
+    }
+
+    /// <summary>
+    /// Adds a complete, already framed WebSocket frame to the current batch (between
+    /// <see cref="BeginBatch"/> and <see cref="EndBatchAsync"/>). ManagedWebSocket's own frames
+    /// (pings, close) are whole frames too, so the two never interleave inside a frame.
+    /// </summary>
+    public void AppendFrame(ReadOnlySpan<byte> frame)
+    {
+        lock (_batchLock)
+        {
+            Debug.Assert(_batching, "AppendFrame outside a batch");
+            Append(frame);
         }
     }
 
