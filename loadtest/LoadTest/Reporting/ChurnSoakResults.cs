@@ -53,6 +53,9 @@ internal sealed record ChurnResult
     /// <summary>sub sent → ack.</summary>
     public required LatencySummary SubToAck { get; init; }
 
+    /// <summary>connect → ack (p50/p90/p99/max) and connects/s per interval: what --chart plots.</summary>
+    public IReadOnlyList<LatencyPoint> Series { get; init; } = [];
+
     public required long Delivered { get; init; }
 
     public required LatencySummary DeliveryLatency { get; init; }
@@ -136,6 +139,9 @@ internal sealed record SoakResult
     public required LatencySummary Latency { get; init; }
 
     public required IReadOnlyList<SoakInterval> Intervals { get; init; }
+
+    /// <summary>Latency (p50/p90/p99/max) and deliveries/s of the same intervals, as fanout records them: what --chart plots.</summary>
+    public IReadOnlyList<LatencyPoint> Series { get; init; } = [];
 
     /// <summary>Server RSS of the last interval − the first.</summary>
     public long? RssDriftKiB { get; init; }
