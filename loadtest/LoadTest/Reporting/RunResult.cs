@@ -68,7 +68,7 @@ internal sealed record RunResult
     public double IntervalSeconds { get; init; }
 
     /// <summary>Latency and deliveries/s per interval, from the first measured publish until drained (empty in results from before it existed).</summary>
-    public IReadOnlyList<LatencyPoint> Series { get; init; } = [];
+    public IReadOnlyList<LatencyPoint> Series { get; init => field = value ?? []; } = [];
 
     public ServerFigures? Server { get; init; }
 

@@ -120,6 +120,8 @@ internal sealed class ChurnScenario(RunOptions options, TextWriter progress)
         {
             StartedUtc = started,
             Label = options.Label,
+            Target = options.Target,
+            IntervalSeconds = options.IntervalSeconds,
             Url = options.Url.ToString(),
             Clients = options.Subscribers,
             DurationSeconds = options.DurationSeconds,

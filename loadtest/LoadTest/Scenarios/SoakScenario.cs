@@ -111,6 +111,7 @@ internal sealed class SoakScenario(RunOptions options, TextWriter progress)
             {
                 StartedUtc = started,
                 Label = options.Label,
+                Target = options.Target,
                 Url = options.Url.ToString(),
                 Subscribers = options.Subscribers,
                 Connected = clients.Length,
