@@ -27,8 +27,12 @@ internal sealed class Axis
 
     public IReadOnlyList<double> Ticks { get; }
 
-    /// <summary>From <paramref name="min"/> (usually 0) to at least <paramref name="max"/>, about five ticks.</summary>
-    public static Axis Linear(double min, double max, Func<double, string>? format = null)
+    /// <summary>
+    /// From <paramref name="min"/> (usually 0) to <paramref name="max"/>, about five ticks; rounded
+    /// out to the ticks around them, or, with <paramref name="roundOut"/> false (a time axis that
+    /// should end where the data ends), exactly those bounds with the ticks inside.
+    /// </summary>
+    public static Axis Linear(double min, double max, Func<double, string>? format = null, bool roundOut = true)
     {
         if (!(max > min))
         {
@@ -36,15 +40,15 @@ internal sealed class Axis
         }
 
         var step = Nice((max - min) / 5);
-        var low = Math.Floor(min / step) * step;
-        var high = Math.Ceiling(max / step) * step;
+        var low = roundOut ? Math.Floor(min / step) * step : Math.Ceiling(min / step) * step;
+        var high = roundOut ? Math.Ceiling(max / step) * step : Math.Floor(max / step) * step;
         var ticks = new List<double>();
         for (var i = 0; low + (i * step) <= high + (step / 1e6); i++)
         {
             ticks.Add(Math.Round(low + (i * step), 12));
         }
 
-        return new Axis(low, high, false, ticks, format ?? Number);
+        return roundOut ? new Axis(low, high, false, ticks, format ?? Number) : new Axis(min, max, false, ticks, format ?? Number);
     }
 
     /// <summary>

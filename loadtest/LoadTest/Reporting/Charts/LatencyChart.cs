@@ -54,7 +54,7 @@ internal static class LatencyChart
                 runs[r].Points.Select(point => (point.EndSeconds, point.PerSecond)).ToList()));
         }
 
-        var time = Axis.Linear(0, runs.SelectMany(r => r.Points).Select(p => p.EndSeconds).Where(double.IsFinite).DefaultIfEmpty(1).Max());
+        var time = Axis.Linear(0, runs.SelectMany(r => r.Points).Select(p => p.EndSeconds).Where(double.IsFinite).DefaultIfEmpty(1).Max(), roundOut: false);
         var latencies = latencyLines.SelectMany(l => l.Points).Select(p => p.Y).Where(v => double.IsFinite(v) && (!logarithmic || v > 0)).ToList();
         var latencyAxis = logarithmic
             ? Axis.Log(latencies.DefaultIfEmpty(1).Min(), latencies.DefaultIfEmpty(10).Max())

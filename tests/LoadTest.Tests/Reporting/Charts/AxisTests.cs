@@ -46,6 +46,16 @@ public sealed class AxisTests
     }
 
     [Fact]
+    public void Time_axis_ends_where_the_data_ends_with_its_ticks_inside()
+    {
+        var axis = Axis.Linear(0, 20.06, roundOut: false);
+
+        Assert.Equal([0, 5, 10, 15, 20], axis.Ticks);
+        Assert.Equal(20.06, axis.Max);
+        Assert.Equal(1, axis.Fraction(20.06), 9);
+    }
+
+    [Fact]
     public void Linear_axis_of_nothing_is_zero_to_one()
     {
         var axis = Axis.Linear(0, 0);
