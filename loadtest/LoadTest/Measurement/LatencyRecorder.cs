@@ -8,7 +8,7 @@ namespace PubSubGateway.LoadTest.Measurement;
 /// over a few lock-striped HdrHistograms (one histogram per client would cost ~160 KB each at this
 /// range and precision); <see cref="TakeInterval"/> swaps each stripe's histogram for an empty
 /// spare, so a receive loop waits at most for a reference swap, and folds the interval into the
-/// run total.
+/// run total. The emptied histogram becomes the spare for the next stripe: one spare in all.
 /// </summary>
 internal sealed class LatencyRecorder
 {
@@ -18,8 +18,9 @@ internal sealed class LatencyRecorder
     private readonly Stripe[] _stripes;
     private readonly LongHistogram _total = New();
 
-    // Serialises the takers: they own every stripe's Spare and the total.
+    // Serialises the takers: they own the spare and the total.
     private readonly Lock _takeLock = new();
+    private LongHistogram _spare = New();
 
     public LatencyRecorder(int stripes) => _stripes = Enumerable.Range(0, Math.Max(1, stripes)).Select(_ => new Stripe()).ToArray();
 
@@ -71,13 +72,13 @@ internal sealed class LatencyRecorder
             lock (s.Lock)
             {
                 filled = s.Active;
-                s.Active = s.Spare;
+                s.Active = _spare;
             }
 
             // Outside the stripe lock: adding and clearing 20,480 counts is what used to block the receive loops.
             interval.Add(filled);
             filled.Reset();
-            s.Spare = filled;
+            _spare = filled;
         }
 
         _total.Add(interval);
@@ -92,8 +93,5 @@ internal sealed class LatencyRecorder
 
         /// <summary>Recorded into under <see cref="Lock"/>.</summary>
         public LongHistogram Active { get; set; } = New();
-
-        /// <summary>Empty; only the taker touches it.</summary>
-        public LongHistogram Spare { get; set; } = New();
     }
 }

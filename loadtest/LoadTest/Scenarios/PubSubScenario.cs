@@ -56,7 +56,7 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
             var expectedTotal = expectedPerClient * clients.Length;
             var publishStart = Stopwatch.GetTimestamp();
             var series = new LatencySeries(latency, publishStart);
-            using var samplingStop = new CancellationTokenSource();
+            using var samplingStop = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
             var sampling = SampleAsync(clients, paced, series, publishStart, samplingStop.Token);
 
             await paced.RunAsync(options.Rate, options.TotalMessages, cancellationToken);
