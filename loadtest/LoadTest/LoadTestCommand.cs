@@ -1,5 +1,6 @@
 using PubSubGateway.LoadTest.Cli;
 using PubSubGateway.LoadTest.Reporting;
+using PubSubGateway.LoadTest.Reporting.Charts;
 using PubSubGateway.LoadTest.Scenarios;
 
 namespace PubSubGateway.LoadTest;
@@ -20,6 +21,7 @@ internal static class LoadTestCommand
           churn    connect/disconnect storm: N clients cycle connect, subscribe, stay, disconnect
           soak     steady fan-out for a long --duration, sampled per --interval: drift of RSS and p99
           report   FILE.json...   Markdown table of results (median per configuration)
+                   --chart FILE.html overlays the runs' latency over time (report --help)
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter progress)
@@ -46,14 +48,7 @@ internal static class LoadTestCommand
             case "churn" or "soak":
                 return await RunChurnOrSoakAsync(args[0], args[1..], output, progress, cancel.Token);
             case "report":
-                var results = new List<RunResult>();
-                foreach (var path in args[1..])
-                {
-                    results.Add(await ResultJson.ReadAsync(path));
-                }
-
-                await output.WriteLineAsync(MarkdownTable.Render(results));
-                return Ok;
+                return await ReportCommand.RunAsync(args[1..], output, progress);
             default:
                 await progress.WriteLineAsync($"unknown scenario '{args[0]}'\n{Usage}");
                 return BadArguments;
@@ -89,6 +84,11 @@ internal static class LoadTestCommand
         if (options.JsonPath is not null)
         {
             await ResultJson.WriteAsync(options.JsonPath, result);
+        }
+
+        if (options.ChartPath is not null)
+        {
+            await LatencyChart.WriteAsync(options.ChartPath, [ChartRun.From(result)]);
         }
 
         await output.WriteLineAsync(MarkdownTable.Render([result]));
@@ -148,6 +148,11 @@ internal static class LoadTestCommand
                     await System.Text.Json.JsonSerializer.SerializeAsync(file, churn, ChurnSoakJson.Default.ChurnResult, cancellationToken);
                 }
 
+                if (options.ChartPath is not null)
+                {
+                    await LatencyChart.WriteAsync(options.ChartPath, [ChartRun.From(churn)]);
+                }
+
                 await output.WriteLineAsync(churn.ToMarkdown());
                 var failed = churn.FailedRefused + churn.FailedHttp429 + churn.FailedClose1013 + churn.FailedTimeout + churn.FailedOther + churn.ClosedEarly;
                 return options.FailOnLoss && (failed > 0 || churn.ServerConnectionsAtEnd > 0) ? Lossy : Ok;
@@ -158,6 +163,11 @@ internal static class LoadTestCommand
             {
                 await using var file = File.Create(options.JsonPath);
                 await System.Text.Json.JsonSerializer.SerializeAsync(file, soak, ChurnSoakJson.Default.SoakResult, cancellationToken);
+            }
+
+            if (options.ChartPath is not null)
+            {
+                await LatencyChart.WriteAsync(options.ChartPath, [ChartRun.From(soak)]);
             }
 
             await output.WriteLineAsync(soak.ToMarkdown());

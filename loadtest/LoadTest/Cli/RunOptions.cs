@@ -56,8 +56,8 @@ internal sealed record RunOptions
 
     public double StayMaxSeconds { get; init; } = 2;
 
-    /// <summary>soak: seconds between samples (deliveries/s, latency, RSS, outbound queue).</summary>
-    public double IntervalSeconds { get; init; } = 10;
+    /// <summary>Seconds between samples of the time series (soak: also RSS and outbound queue); 1 by default, 10 for soak.</summary>
+    public double IntervalSeconds { get; init; } = 1;
 
     public int ConnectConcurrency { get; init; } = 64;
 
@@ -69,6 +69,9 @@ internal sealed record RunOptions
     public int SocketReadBufferBytes { get; init; } = 16 * 1024;
 
     public string? JsonPath { get; init; }
+
+    /// <summary>HTML file for the latency-over-time chart (fanout, topics, soak, churn).</summary>
+    public string? ChartPath { get; init; }
 
     public bool FailOnLoss { get; init; }
 
@@ -104,7 +107,8 @@ internal sealed record RunOptions
           --topics K                     connect: spread the connections over K topics (default 1)
           --hold S                       connect: hold the connections this long before measuring (default 5)
           --stay-min S / --stay-max S    churn: each connection stays open a random time in [min, max] s (default 0.5 / 2)
-          --interval S                   soak: sample every S seconds (default 10); --duration takes 90, 90s, 30m, 2h
+          --interval S                   time-series interval: latency percentiles and deliveries/s every S seconds
+                                         (default 1; soak 10, also RSS and queue); --duration takes 90, 90s, 30m, 2h
           --drain-timeout S              wait this long after publishing for every delivery (default 15)
           --metrics URL                  gateway /metrics, scraped before and after (server allocations, CPU)
           --profiler URL                 GatewayProfiler base URL (…/profiler): allocation samples of the measured window
@@ -114,7 +118,9 @@ internal sealed record RunOptions
           --connect-concurrency N        connections opened at once (default 64)
           --read-buffer B                per-client socket read buffer, 0 = none (default 16384)
           --topic-prefix P               topics are P.t (fanout) or P.t0..P.tN (topics) (default bench)
-          --json FILE                    write the result as JSON
+          --json FILE                    write the result as JSON (with the time series)
+          --chart FILE.html              write a self-contained HTML chart of p50/p90/p99/max latency and
+                                         deliveries/s per interval (churn: connect→ack and connects/s)
           --label TEXT                   free text copied into the result
           --fail-on-loss                 exit 3 if any message was lost or duplicated
           --smoke                        CI preset: 20 subscribers, 200 msg/s, 2 s, --fail-on-loss
@@ -149,7 +155,7 @@ internal sealed record RunOptions
             DurationSeconds = a.Seconds("duration", smoke ? (soak ? 3 : 2) : soak ? 60 : 10, 0.1, 86_400),
             StayMinSeconds = a.Number("stay-min", smoke ? 0.05 : 0.5, 0, 3600),
             StayMaxSeconds = a.Number("stay-max", smoke ? 0.3 : 2, 0, 3600),
-            IntervalSeconds = a.Seconds("interval", smoke ? 1 : 10, 0.1, 3600),
+            IntervalSeconds = a.Seconds("interval", soak && !smoke ? 10 : 1, 0.1, 3600),
             WarmupSeconds = a.Number("warmup", smoke ? 0.5 : 1, 0, 600),
             DrainTimeoutSeconds = a.Number("drain-timeout", 15, 0.1, 600),
             PayloadBytes = a.Int("payload", 128, Payloads.BenchPayload.MinimumBytes, 1024 * 1024),
@@ -157,6 +163,7 @@ internal sealed record RunOptions
             SourceAddresses = a.Int("source-addresses", 0, 0, 250),
             SocketReadBufferBytes = a.Int("read-buffer", 16 * 1024, 0, 1024 * 1024),
             JsonPath = a.String("json"),
+            ChartPath = a.String("chart"),
             FailOnLoss = smoke || a.Flag("fail-on-loss"),
             Quiet = a.Flag("quiet"),
             Label = a.String("label"),
@@ -194,6 +201,17 @@ internal sealed record RunOptions
         if (!System.Text.RegularExpressions.Regex.IsMatch(TopicPrefix, "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$"))
         {
             yield return $"--topic-prefix must be dot-separated tokens of [A-Za-z0-9_-] (got '{TopicPrefix}')";
+        }
+
+        if (ChartPath is not null && Scenario is not ("fanout" or "topics" or "soak" or "churn"))
+        {
+            yield return $"--chart is for fanout, topics, soak and churn, not {Scenario}";
+        }
+
+        // Found out before a long run, not when writing its result.
+        if (ChartPath is not null && Path.GetDirectoryName(Path.GetFullPath(ChartPath)) is { } dir && !Directory.Exists(dir))
+        {
+            yield return $"--chart: directory {dir} does not exist";
         }
 
         if (StayMaxSeconds < StayMinSeconds)

@@ -11,6 +11,9 @@ internal sealed record ChurnResult
 
     public string? Label { get; init; }
 
+    /// <summary>What the clients connected to (--target); results from before it was recorded read as gateway.</summary>
+    public string Target { get; init => field = value ?? "gateway"; } = "gateway";
+
     public required string Url { get; init; }
 
     /// <summary>Concurrent clients, each cycling connect → subscribe → stay → disconnect.</summary>
@@ -21,6 +24,9 @@ internal sealed record ChurnResult
     public required double StayMinSeconds { get; init; }
 
     public required double StayMaxSeconds { get; init; }
+
+    /// <summary>Length of the intervals of <see cref="Series"/> (--interval).</summary>
+    public double IntervalSeconds { get; init; }
 
     /// <summary>Background publishing to the topic, msg/s (0 = none).</summary>
     public required double Rate { get; init; }
@@ -52,6 +58,9 @@ internal sealed record ChurnResult
 
     /// <summary>sub sent → ack.</summary>
     public required LatencySummary SubToAck { get; init; }
+
+    /// <summary>connect → ack (p50/p90/p99/max) and connects/s per interval: what --chart plots.</summary>
+    public IReadOnlyList<LatencyPoint> Series { get; init => field = value ?? []; } = [];
 
     public required long Delivered { get; init; }
 
@@ -107,6 +116,9 @@ internal sealed record SoakResult
 
     public string? Label { get; init; }
 
+    /// <summary>What the clients connected to (--target); results from before it was recorded read as gateway.</summary>
+    public string Target { get; init => field = value ?? "gateway"; } = "gateway";
+
     public required string Url { get; init; }
 
     public required int Subscribers { get; init; }
@@ -136,6 +148,9 @@ internal sealed record SoakResult
     public required LatencySummary Latency { get; init; }
 
     public required IReadOnlyList<SoakInterval> Intervals { get; init; }
+
+    /// <summary>Latency (p50/p90/p99/max) and deliveries/s of the same intervals, as fanout records them: what --chart plots.</summary>
+    public IReadOnlyList<LatencyPoint> Series { get; init => field = value ?? []; } = [];
 
     /// <summary>Server RSS of the last interval − the first.</summary>
     public long? RssDriftKiB { get; init; }

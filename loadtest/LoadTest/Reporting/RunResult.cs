@@ -64,6 +64,12 @@ internal sealed record RunResult
 
     public required LatencySummary Latency { get; init; }
 
+    /// <summary>Length of the intervals of <see cref="Series"/> (--interval).</summary>
+    public double IntervalSeconds { get; init; }
+
+    /// <summary>Latency and deliveries/s per interval, from the first measured publish until drained (empty in results from before it existed).</summary>
+    public IReadOnlyList<LatencyPoint> Series { get; init => field = value ?? []; } = [];
+
     public ServerFigures? Server { get; init; }
 
     public ProcessFigures? ServerProcess { get; init; }

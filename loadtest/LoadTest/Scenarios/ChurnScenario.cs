@@ -24,6 +24,9 @@ internal sealed class ChurnScenario(RunOptions options, TextWriter progress)
     private readonly LongHistogram _connectToAck = new(300_000_000, 3);
     private readonly LongHistogram _subToAck = new(300_000_000, 3);
     private readonly Lock _histogramLock = new();
+
+    // connect → ack again, per interval for the time series.
+    private readonly LatencyRecorder _connectLatency = new(Environment.ProcessorCount * 8);
     private long _attempts, _connects, _refused, _http429, _close1013, _timeout, _other, _closedEarly, _delivered, _open;
     private string? _firstOther;
 
@@ -43,6 +46,7 @@ internal sealed class ChurnScenario(RunOptions options, TextWriter progress)
         using var runEnd = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         runEnd.CancelAfter(TimeSpan.FromSeconds(options.DurationSeconds));
         var watch = Stopwatch.StartNew();
+        var series = new LatencySeries(_connectLatency, Stopwatch.GetTimestamp());
 
         Task publishing = Task.CompletedTask;
         IBenchPublisher? publisher = null;
@@ -56,7 +60,7 @@ internal sealed class ChurnScenario(RunOptions options, TextWriter progress)
 
         double? peak = null;
         using var progressStop = new CancellationTokenSource();
-        var progressLoop = ProgressAsync(http, watch, p => peak = Math.Max(peak ?? 0, p), progressStop.Token);
+        var progressLoop = ProgressAsync(http, watch, series, p => peak = Math.Max(peak ?? 0, p), progressStop.Token);
         try
         {
             await Task.WhenAll(Enumerable.Range(0, options.Subscribers).Select(i => Task.Run(() => ClientLoopAsync(i, connector, protocol, topics[i % topics.Count], latency, runEnd.Token), CancellationToken.None)));
@@ -73,6 +77,7 @@ internal sealed class ChurnScenario(RunOptions options, TextWriter progress)
         var stormSeconds = watch.Elapsed.TotalSeconds;
         await progressStop.CancelAsync();
         await progressLoop;
+        series.Finish(Stopwatch.GetTimestamp());
         cancellationToken.ThrowIfCancellationRequested();
         progress.WriteLine($"storm over after {stormSeconds:0.0} s: {_connects:N0} connects; waiting for gateway_connections to reach 0");
 
@@ -115,6 +120,8 @@ internal sealed class ChurnScenario(RunOptions options, TextWriter progress)
         {
             StartedUtc = started,
             Label = options.Label,
+            Target = options.Target,
+            IntervalSeconds = options.IntervalSeconds,
             Url = options.Url.ToString(),
             Clients = options.Subscribers,
             DurationSeconds = options.DurationSeconds,
@@ -132,6 +139,7 @@ internal sealed class ChurnScenario(RunOptions options, TextWriter progress)
             FirstOtherError = _firstOther,
             ClosedEarly = _closedEarly,
             ConnectToAck = connectToAck,
+            Series = series.Points,
             SubToAck = subToAck,
             Delivered = _delivered,
             DeliveryLatency = PubSubScenario.Summarise(latency.Total()),
@@ -172,6 +180,8 @@ internal sealed class ChurnScenario(RunOptions options, TextWriter progress)
                     _connectToAck.RecordValue(Micros(total));
                     _subToAck.RecordValue(Micros(client.SubAckTicks > 0 ? client.SubAckTicks : total));
                 }
+
+                _connectLatency.Record(index, total);
 
                 client.Start(runEnd);
                 var stay = options.StayMinSeconds + (Random.Shared.NextDouble() * (options.StayMaxSeconds - options.StayMinSeconds));
@@ -235,15 +245,16 @@ internal sealed class ChurnScenario(RunOptions options, TextWriter progress)
         }
     }
 
-    private async Task ProgressAsync(HttpClient http, Stopwatch watch, Action<double> serverConnections, CancellationToken cancellationToken)
+    private async Task ProgressAsync(HttpClient http, Stopwatch watch, LatencySeries series, Action<double> serverConnections, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.IntervalSeconds));
         long lastConnects = 0;
         var last = watch.Elapsed.TotalSeconds;
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
+                series.Sample(Stopwatch.GetTimestamp());
                 double? server = null;
                 if (options.Metrics is not null)
                 {

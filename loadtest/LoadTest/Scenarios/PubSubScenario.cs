@@ -16,8 +16,6 @@ namespace PubSubGateway.LoadTest.Scenarios;
 /// </summary>
 internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
 {
-    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
-
     public async Task<RunResult> RunAsync(CancellationToken cancellationToken)
     {
         var started = DateTimeOffset.UtcNow;
@@ -57,15 +55,17 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
             var expectedPerClient = options.MessagesPerTopic;
             var expectedTotal = expectedPerClient * clients.Length;
             var publishStart = Stopwatch.GetTimestamp();
-            using var progressStop = new CancellationTokenSource();
-            var progressLoop = ProgressAsync(clients, paced, latency, publishStart, progressStop.Token);
+            var series = new LatencySeries(latency, publishStart);
+            using var samplingStop = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+            var sampling = SampleAsync(clients, paced, series, publishStart, samplingStop.Token);
 
             await paced.RunAsync(options.Rate, options.TotalMessages, cancellationToken);
             var publishEnd = Stopwatch.GetTimestamp();
 
             var drained = await DrainAsync(clients, cancellationToken);
-            await progressStop.CancelAsync();
-            await progressLoop;
+            await samplingStop.CancelAsync();
+            await sampling;
+            series.Finish(Stopwatch.GetTimestamp());
 
             var serverAfter = await ScrapeAsync(http, cancellationToken);
             if (options.Profiler is not null)
@@ -112,6 +112,8 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
                 ElapsedSeconds = elapsed,
                 DeliveriesPerSecond = delivered / elapsed,
                 Latency = Summarise(latency.Total()),
+                IntervalSeconds = options.IntervalSeconds,
+                Series = series.Points,
                 Server = Difference(serverBefore, serverAfter),
                 ServerProcess = Difference(procBefore, procAfter, delivered),
                 Broker = Difference(brokerBefore, brokerAfter, delivered),
@@ -194,29 +196,27 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
         return false;
     }
 
-    private async Task ProgressAsync(SubscriberClient[] clients, PacedPublisher paced, LatencyRecorder latency, long start, CancellationToken cancellationToken)
+    /// <summary>Closes an interval of the time series every --interval; prints it unless --quiet.</summary>
+    private async Task SampleAsync(SubscriberClient[] clients, PacedPublisher paced, LatencySeries series, long start, CancellationToken cancellationToken)
     {
-        if (options.Quiet)
-        {
-            return;
-        }
-
-        long lastSent = 0, lastDelivered = 0;
+        long lastSent = 0;
         var last = start;
-        using var timer = new PeriodicTimer(ProgressInterval);
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.IntervalSeconds));
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
                 var now = Stopwatch.GetTimestamp();
-                var seconds = Stopwatch.GetElapsedTime(last, now).TotalSeconds;
+                var point = series.Sample(now);
                 var sent = paced.Sent;
-                var delivered = clients.Sum(c => c.Received);
-                var interval = latency.TakeInterval();
-                var open = clients.Count(c => !c.Failed && c.CloseStatus is null);
-                Write(FormattableString.Invariant(
-                    $"[{Stopwatch.GetElapsedTime(start, now).TotalSeconds,6:0.0}s] conns {open:N0}/{clients.Length:N0}  pub {(sent - lastSent) / seconds,9:N0}/s  deliveries {(delivered - lastDelivered) / seconds,11:N0}/s  p50 {Ms(interval, 50),7:0.00} ms  p99 {Ms(interval, 99),7:0.00} ms"));
-                (lastSent, lastDelivered, last) = (sent, delivered, now);
+                if (!options.Quiet)
+                {
+                    var open = clients.Count(c => !c.Failed && c.CloseStatus is null);
+                    Write(FormattableString.Invariant(
+                        $"[{point.EndSeconds,6:0.0}s] conns {open:N0}/{clients.Length:N0}  pub {(sent - lastSent) / Stopwatch.GetElapsedTime(last, now).TotalSeconds,9:N0}/s  deliveries {point.PerSecond,11:N0}/s  p50 {point.P50Ms,7:0.00} ms  p99 {point.P99Ms,7:0.00} ms"));
+                }
+
+                (lastSent, last) = (sent, now);
             }
         }
         catch (OperationCanceledException)

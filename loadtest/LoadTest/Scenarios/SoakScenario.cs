@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using HdrHistogram;
 using PubSubGateway.LoadTest.Cli;
 using PubSubGateway.LoadTest.Clients;
 using PubSubGateway.LoadTest.Measurement;
@@ -46,6 +45,7 @@ internal sealed class SoakScenario(RunOptions options, TextWriter progress)
             var publishing = paced.RunAsync(options.Rate, options.TotalMessages, cancellationToken);
 
             var intervals = new List<SoakInterval>();
+            var series = new LatencySeries(latency, publishStart);
             long lastSent = 0, lastDelivered = 0;
             var last = publishStart;
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.IntervalSeconds));
@@ -75,7 +75,7 @@ internal sealed class SoakScenario(RunOptions options, TextWriter progress)
                 var seconds = Stopwatch.GetElapsedTime(last, now).TotalSeconds;
                 var sent = paced.Sent;
                 var delivered = clients.Sum(c => c.Received);
-                var h = latency.TakeInterval();
+                var point = series.Sample(now);
                 var metrics = await pubsub.ScrapeAsync(http, cancellationToken);
                 var proc = options.ServerPid is { } pid ? ProcessSample.TryRead(pid) : null;
                 var sample = new SoakInterval(
@@ -83,9 +83,9 @@ internal sealed class SoakScenario(RunOptions options, TextWriter progress)
                     Stopwatch.GetElapsedTime(publishStart, now).TotalSeconds,
                     (sent - lastSent) / seconds,
                     (delivered - lastDelivered) / seconds,
-                    PubSubScenario.Ms(h, 50),
-                    PubSubScenario.Ms(h, 99),
-                    h.TotalCount == 0 ? double.NaN : h.GetMaxValue() / 1000.0,
+                    point.P50Ms,
+                    point.P99Ms,
+                    point.MaxMs,
                     proc?.RssKiB,
                     metrics?.OutboundQueueBytes,
                     clients.Count(c => !c.Failed && c.CloseStatus is null));
@@ -111,6 +111,7 @@ internal sealed class SoakScenario(RunOptions options, TextWriter progress)
             {
                 StartedUtc = started,
                 Label = options.Label,
+                Target = options.Target,
                 Url = options.Url.ToString(),
                 Subscribers = options.Subscribers,
                 Connected = clients.Length,
@@ -126,6 +127,7 @@ internal sealed class SoakScenario(RunOptions options, TextWriter progress)
                 Drained = drained,
                 Latency = PubSubScenario.Summarise(latency.Total()),
                 Intervals = intervals,
+                Series = series.Points,
                 RssDriftKiB = first?.ServerRssKiB is { } a && final?.ServerRssKiB is { } b ? b - a : null,
                 P99DriftMs = first is not null && final is not null ? final.P99Ms - first.P99Ms : double.NaN,
                 ServerCpuSeconds = cpu,

@@ -30,6 +30,8 @@ public sealed class ChurnSoakSmokeTests
         Assert.Equal(result.Connects, result.ConnectToAck.Count);
         Assert.True(result.SubToAck.P99Ms <= result.ConnectToAck.MaxMs);
         Assert.True(result.Delivered > 0, "background publishing reached no client");
+        Assert.NotEmpty(result.Series);
+        Assert.Equal(result.Connects, result.Series.Sum(p => p.Count));
     }
 
     [Fact]
@@ -76,6 +78,8 @@ public sealed class ChurnSoakSmokeTests
         });
         Assert.NotNull(result.RssDriftKiB);
         Assert.False(double.IsNaN(result.P99DriftMs));
+        Assert.Equal(result.Intervals.Select(i => (i.EndSeconds, i.P99Ms)), result.Series.Select(p => (p.EndSeconds, p.P99Ms)));
+        Assert.All(result.Series, p => Assert.True(p.P90Ms <= p.P99Ms && p.Count > 0));
     }
 
     [Fact]
