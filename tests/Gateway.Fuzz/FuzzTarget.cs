@@ -18,7 +18,8 @@ internal sealed class FuzzPropertyException(string message) : Exception(message)
 /// pattern, concrete topic), through <see cref="TopicRules.Validate"/>, <see cref="TopicPattern.Matches"/>
 /// and <see cref="Permissions.Covers"/>, checked against each other and against a slow reference
 /// matcher written here from the protocol's grammar;</item>
-/// <item>the topic of a frame that parsed, through the same topic checks.</item>
+/// <item>the topic of a frame that parsed, through the same topic checks;</item>
+/// <item>the input as the head of a raw WebSocket upgrade (<see cref="PubSubGateway.Connections.UpgradeRequest.TryParse"/>).</item>
 /// </list>
 /// Nothing may throw, and every property is an assert: a violation throws <see cref="FuzzPropertyException"/>.
 /// </summary>
@@ -31,6 +32,7 @@ internal static class FuzzTarget
         CheckFrame(input, ClientFrameParser.DefaultMaxDepth, out var topic);
         CheckFrame(input, 2, out _);
         CheckPayload(input);
+        CheckUpgradeHead(input);
 
         var text = Utf8.GetString(input);
         var parts = text.Split('\n', 3);
@@ -72,6 +74,30 @@ internal static class FuzzTarget
         Assert(f.Op != ClientOp.Auth || f.Token is not null, "'auth' has no token");
         Assert(f.Since is null or >= 0, "since is negative");
         topic = f.Topic;
+    }
+
+    /// <summary>Whatever the bytes, the handshake parser returns null or a request whose fields are what the raw path relies on.</summary>
+    private static void CheckUpgradeHead(ReadOnlySpan<byte> head)
+    {
+        var request = PubSubGateway.Connections.UpgradeRequest.TryParse(head);
+        if (request is null)
+        {
+            return;
+        }
+
+        Assert(head.StartsWith("GET /ws"u8), "accepted a request line that is not GET /ws");
+        Assert(head.IndexOf("\r\n\r\n"u8) >= 0, "accepted a head without the blank line");
+        Assert(request.Key.Length == 24 && Convert.TryFromBase64String(request.Key, new byte[18], out var keyBytes) && keyBytes == 16, "accepted a bad Sec-WebSocket-Key");
+        Assert(request.Query is null || !request.Query.Contains(' ', StringComparison.Ordinal), "a query with a space");
+        foreach (var protocol in request.Protocols)
+        {
+            Assert(protocol.Length > 0 && !protocol.Contains(',', StringComparison.Ordinal) && protocol == protocol.Trim(), $"a subprotocol entry that is not one trimmed token: '{protocol}'");
+        }
+
+        foreach (var value in new[] { request.Origin, request.Authorization, request.ForwardedFor, request.Query })
+        {
+            Assert(value is null || value.All(c => c is >= ' ' and < (char)0x7F or '\t'), "a header value with control or non-ASCII characters");
+        }
     }
 
     private static void CheckPayload(ReadOnlySpan<byte> payload)

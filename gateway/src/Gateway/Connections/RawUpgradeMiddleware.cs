@@ -86,6 +86,10 @@ internal sealed class RawUpgradeMiddleware(ConnectionDelegate next, IServiceProv
                     connection.Abort(new ConnectionAbortedException("WebSocket handshake timed out"));
                     return null;
                 }
+                catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException)
+                {
+                    return null; // the peer reset the connection before finishing its request
+                }
 
                 reads++;
                 buffer = read.Buffer;
@@ -96,7 +100,7 @@ internal sealed class RawUpgradeMiddleware(ConnectionDelegate next, IServiceProv
                     continue;
                 }
 
-                if (head is not null && await TryAdmitAsync(connection, head) is { } accepted)
+                if (head is not null && await TryAdmitOrDeferAsync(connection, head) is { } accepted)
                 {
                     input.AdvanceTo(headEnd);
                     return accepted;
@@ -183,6 +187,22 @@ internal sealed class RawUpgradeMiddleware(ConnectionDelegate next, IServiceProv
         finally
         {
             ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="TryAdmitAsync"/>, except that a failure inside it (say, a JWKS endpoint that is
+    /// down) also leaves the request to the HTTP pipeline, which answers it the way it always has.
+    /// </summary>
+    private async ValueTask<Accepted?> TryAdmitOrDeferAsync(ConnectionContext connection, UpgradeRequest request)
+    {
+        try
+        {
+            return await TryAdmitAsync(connection, request);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return null;
         }
     }
 
