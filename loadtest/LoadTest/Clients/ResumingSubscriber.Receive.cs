@@ -161,6 +161,12 @@ internal sealed partial class ResumingSubscriber
     private void OnMessage(ReadOnlySpan<byte> frame)
     {
         var now = Stopwatch.GetTimestamp();
+        if (!GatewayFrame.IsForTopic(frame, _topicBytes))
+        {
+            WrongTopic++;
+            return;
+        }
+
         if (!BenchPayload.TryRead(frame, out var seq, out var timestamp))
         {
             return;

@@ -27,6 +27,7 @@ internal sealed partial class ResumingSubscriber : IAsyncDisposable
     private readonly WebSocketConnector _connector;
     private readonly DrainTimeline _timeline;
     private readonly SequenceTracker _sequences;
+    private readonly byte[] _topicBytes;
     private byte[] _buffer;
     private WebSocket? _socket;
     private Task? _loop;
@@ -40,6 +41,7 @@ internal sealed partial class ResumingSubscriber : IAsyncDisposable
     {
         _index = index;
         Topic = topic;
+        _topicBytes = Encoding.ASCII.GetBytes(topic);
         _connector = connector;
         _timeline = timeline;
         _sequences = new SequenceTracker(expectedMessages);
@@ -72,6 +74,9 @@ internal sealed partial class ResumingSubscriber : IAsyncDisposable
 
     /// <summary>Frames whose stream <c>seq</c> was not above the previous one (a duplicate or a step back at the resume seam).</summary>
     public long StreamSeqRegressions { get; private set; }
+
+    /// <summary><c>msg</c> frames of a topic this client never subscribed to (must stay 0; not counted as deliveries).</summary>
+    public long WrongTopic { get; private set; }
 
     /// <summary><c>reconnect</c> frames received on a subscribed connection.</summary>
     public int ReconnectFrames { get; private set; }

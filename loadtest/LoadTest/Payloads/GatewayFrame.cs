@@ -21,6 +21,7 @@ internal enum GatewayFrameKind
 /// </summary>
 internal static class GatewayFrame
 {
+    private static ReadOnlySpan<byte> MessageTopicKey => "{\"op\":\"msg\",\"topic\":\""u8;
     private static ReadOnlySpan<byte> StreamSeqKey => ",\"seq\":"u8;
     private static ReadOnlySpan<byte> DataKey => ",\"data\":"u8;
 
@@ -44,6 +45,13 @@ internal static class GatewayFrame
         var at = head.IndexOf(StreamSeqKey);
         return at >= 0 && Utf8Parser.TryParse(head[(at + StreamSeqKey.Length)..], out seq, out _);
     }
+
+    /// <summary>True when a <c>msg</c> frame is for <paramref name="topic"/> (ASCII bytes; topics need no escaping).</summary>
+    public static bool IsForTopic(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> topic) =>
+        frame.StartsWith(MessageTopicKey) &&
+        frame[MessageTopicKey.Length..].StartsWith(topic) &&
+        frame.Length > MessageTopicKey.Length + topic.Length &&
+        frame[MessageTopicKey.Length + topic.Length] == (byte)'"';
 
     /// <summary><c>node</c> of a <c>hello</c> frame.</summary>
     public static string? HelloNode(ReadOnlySpan<byte> frame)

@@ -102,6 +102,9 @@ internal sealed record DrainResult
 
     public required long StreamSeqRegressions { get; init; }
 
+    /// <summary><c>msg</c> frames of topics the client had not subscribed to (a server bug; must be 0).</summary>
+    public required long WrongTopicFrames { get; init; }
+
     public required int ClientsWithLoss { get; init; }
 
     /// <summary>True when every client had every message before --drain-timeout.</summary>
@@ -122,9 +125,9 @@ internal sealed record DrainResult
 
     public required double LoadAverageAfter { get; init; }
 
-    /// <summary>What <c>--fail-on-loss</c> checks: no loss, no duplicate, no client left behind, the node emptied.</summary>
+    /// <summary>What <c>--fail-on-loss</c> checks: no loss, no duplicate, no wrong-topic frame, no client left behind, the node emptied.</summary>
     [JsonIgnore]
-    public bool Clean => Lost == 0 && Duplicates == 0 && ClientsLeftBehind == 0 && AllDelivered && SecondsToDrained is not null;
+    public bool Clean => Lost == 0 && Duplicates == 0 && WrongTopicFrames == 0 && ClientsLeftBehind == 0 && AllDelivered && SecondsToDrained is not null;
 }
 
 /// <summary>One node's connections: as its heartbeat reports them (registry) and as the clients count them.</summary>

@@ -55,7 +55,7 @@ internal static class DrainTable
             text.Append(CultureInfo.InvariantCulture, $"- {r.StartedUtc:u}{(r.Label is null ? "" : " " + r.Label)}: drained {r.DrainedNode} ({r.ClientsOnDrainedNode:N0} clients; moved {r.ClientsMoved:N0}, left behind {r.ClientsLeftBehind:N0}); ")
                 .Append("before ").Append(Nodes(r.NodesBefore)).Append("; after ").Append(Nodes(r.NodesAfter)).Append("; ")
                 .Append(CultureInfo.InvariantCulture, $"reconnects per second from the drain request [{string.Join(", ", r.ReconnectsPerSecond)}]; ")
-                .Append(CultureInfo.InvariantCulture, $"{r.Delivered:N0}/{r.ExpectedDeliveries:N0} delivered, lost {r.Lost:N0} ({r.ClientsWithLoss:N0} clients), dup {r.Duplicates:N0}, out of order {r.OutOfOrder:N0}, seq regressions {r.StreamSeqRegressions:N0}, bounces {r.Bounces:N0}, history_gone {r.HistoryGone:N0}, cursor mismatches {r.CursorMismatches:N0}")
+                .Append(CultureInfo.InvariantCulture, $"{r.Delivered:N0}/{r.ExpectedDeliveries:N0} delivered, lost {r.Lost:N0} ({r.ClientsWithLoss:N0} clients), dup {r.Duplicates:N0}, out of order {r.OutOfOrder:N0}, seq regressions {r.StreamSeqRegressions:N0}, wrong-topic frames {r.WrongTopicFrames:N0}, bounces {r.Bounces:N0}, history_gone {r.HistoryGone:N0}, cursor mismatches {r.CursorMismatches:N0}")
                 .Append(r.FirstError is null ? "" : "; first error: " + r.FirstError)
                 .Append(r.AllDelivered ? "" : " (NOT every message delivered before the timeout)")
                 .Append('\n');

@@ -73,6 +73,7 @@ internal sealed partial class DrainScenario
             Duplicates = clients.Sum(c => c.Duplicates),
             OutOfOrder = clients.Sum(c => c.OutOfOrder),
             StreamSeqRegressions = clients.Sum(c => c.StreamSeqRegressions),
+            WrongTopicFrames = clients.Sum(c => c.WrongTopic),
             ClientsWithLoss = missing.Count(m => m > 0),
             AllDelivered = allDelivered,
             ClientsLeftBehind = clients.Count(c => c.Node is null),
