@@ -65,6 +65,15 @@ stop_cluster() {
 trap stop_cluster EXIT
 trap 'exit 130' INT TERM
 
+cpu_report() {   # "name pid ticks" per cluster process; ticks = utime + stime
+  local i pid name
+  for i in "${!cluster_pids[@]}"; do
+    pid=${cluster_pids[$i]}
+    if (( i < routers )); then name="router-$((i + 1))"; elif (( i < routers + nodes )); then name="node-$((i - routers + 1))"; else name=nats-server; fi
+    echo "$name $pid $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)"
+  done
+}
+
 wait_http() {   # URL what
   for _ in $(seq 300); do curl -fsS "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "$2 did not answer $1 within 30 s" >&2; return 1
@@ -114,11 +123,14 @@ for ((run = 1; run <= repeats; run++)); do
   echo "== run $run/$repeats: $(uptime)" >&2
   start_cluster "$run_dir"
   urls=""; for port in "${router_ports[@]}"; do urls+="${urls:+,}ws://127.0.0.1:$port/ws"; done
+  cpu_before=$(cpu_report)
   rc=0
   loadtest_tool drain --url "$urls" --nats "$nats_url" --source-addresses "$sources" \
     --label "run $run of $repeats, $nodes nodes, $routers routers, window ${window_ms} ms" \
     --json "$out/drain-$run.json" "${args[@]}" 2>&1 | tee "$run_dir/drain.md" || rc=$?
   [[ $rc -eq 0 ]] || { echo "run $run: LoadTest exited $rc" >&2; status=$rc; }
+  # CPU seconds each process used during the tool's run (from /proc, USER_HZ ticks).
+  paste <(echo "$cpu_before") <(cpu_report) | awk '{ printf "%-10s pid %-8s %7.2f CPU-s\n", $1, $2, ($6 - $3) / 100 }' | tee "$run_dir/cpu.txt"
   stop_cluster
   echo "load after run $run: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 done

@@ -33,7 +33,7 @@ internal sealed partial record DrainOptions
     public string TopicPrefix { get; init; } = "bench";
 
     /// <summary>Messages per second published, over all topics.</summary>
-    public double Rate { get; init; } = 200;
+    public double Rate { get; init; } = 20;
 
     public int PayloadBytes { get; init; } = 128;
 
@@ -89,7 +89,7 @@ internal sealed partial record DrainOptions
           --subscribers N                clients (default 15000)
           --topics K                     durable topics P.t0..P.tK-1, client i on topic i % K (default 20)
           --topic-prefix P               (default bench)
-          --rate R                       messages per second, over all topics (default 200)
+          --rate R                       messages per second, over all topics (default 20: 1 msg/s per client with 20 topics)
           --payload B                    payload size in bytes, >= 64 (default 128)
           --warmup S                     unmeasured publishing first (default 1)
           --before S                     measured publishing before the drain (default 5)
@@ -126,7 +126,7 @@ internal sealed partial record DrainOptions
             Subscribers = subscribers,
             Topics = a.Int("topics", smoke ? 3 : 20, 1, 100_000),
             TopicPrefix = a.String("topic-prefix", "bench"),
-            Rate = a.Number("rate", smoke ? 150 : 200, 0.1, 1_000_000),
+            Rate = a.Number("rate", smoke ? 150 : 20, 0.1, 1_000_000),
             PayloadBytes = a.Int("payload", 128, Payloads.BenchPayload.MinimumBytes, 1024 * 1024),
             WarmupSeconds = a.Seconds("warmup", smoke ? 0.5 : 1, 0, 600),
             BeforeSeconds = a.Seconds("before", smoke ? 1 : 5, 0, 3600),

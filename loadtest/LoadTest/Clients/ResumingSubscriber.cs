@@ -36,6 +36,7 @@ internal sealed partial class ResumingSubscriber : IAsyncDisposable
     private long _lastStreamSeq;
     private long _received;
     private long _resubscribedAt;
+    private long _subSent;
 
     public ResumingSubscriber(int index, string topic, WebSocketConnector connector, DrainTimeline timeline, long expectedMessages, int receiveBufferBytes)
     {
@@ -201,7 +202,7 @@ internal sealed partial class ResumingSubscriber : IAsyncDisposable
                 var acked = Stopwatch.GetTimestamp();
                 Resubscribes++;
                 Volatile.Write(ref _resubscribedAt, acked);
-                _timeline.RecordResubscribed(left, connectStarted, acked);
+                _timeline.RecordResubscribed(left, connectStarted, _subSent, acked);
                 return;
             }
             catch (SubscribeRefusedException ex) when (ex.Code == "history_gone")
@@ -243,6 +244,7 @@ internal sealed partial class ResumingSubscriber : IAsyncDisposable
             var sub = since > 0
                 ? $"{{\"op\":\"sub\",\"id\":\"1\",\"topic\":\"{Topic}\",\"since\":{since}}}"
                 : $"{{\"op\":\"sub\",\"id\":\"1\",\"topic\":\"{Topic}\"}}";
+            _subSent = Stopwatch.GetTimestamp();
             await socket.SendAsync(Encoding.UTF8.GetBytes(sub), WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
             while (true)
             {

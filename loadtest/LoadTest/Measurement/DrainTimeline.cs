@@ -29,6 +29,7 @@ internal sealed class DrainTimeline
     private readonly ConcurrentQueue<long> _resubscribed = new();
     private readonly LongHistogram _gap = new(300_000_000, 3);
     private readonly LongHistogram _connectToAck = new(300_000_000, 3);
+    private readonly LongHistogram _subToAck = new(300_000_000, 3);
     private readonly Lock _lock = new();
     private volatile int _phase;
 
@@ -49,14 +50,16 @@ internal sealed class DrainTimeline
 
     /// <param name="left">When the client learnt it had to move (reconnect frame, or the drop).</param>
     /// <param name="connectStarted">When the attempt that succeeded opened its socket.</param>
+    /// <param name="subSent">When the <c>sub</c> (with <c>since</c>) was sent, after <c>hello</c>.</param>
     /// <param name="acked">When the <c>sub</c> on the new node was acknowledged.</param>
-    public void RecordResubscribed(long left, long connectStarted, long acked)
+    public void RecordResubscribed(long left, long connectStarted, long subSent, long acked)
     {
         _resubscribed.Enqueue(acked);
         lock (_lock)
         {
             _gap.RecordValue(Micros(acked - left));
             _connectToAck.RecordValue(Micros(acked - connectStarted));
+            _subToAck.RecordValue(Micros(acked - subSent));
         }
     }
 
@@ -79,6 +82,15 @@ internal sealed class DrainTimeline
         lock (_lock)
         {
             return (LongHistogram)_connectToAck.Copy();
+        }
+    }
+
+    /// <summary><c>sub</c> with <c>since</c> sent → acknowledged: the node's resume work (history check, live feed) without the connect.</summary>
+    public LongHistogram SubToAck()
+    {
+        lock (_lock)
+        {
+            return (LongHistogram)_subToAck.Copy();
         }
     }
 

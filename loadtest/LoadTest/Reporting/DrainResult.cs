@@ -86,6 +86,9 @@ internal sealed record DrainResult
     /// <summary>Connect through the router → <c>sub</c> acknowledged, for the attempts that succeeded.</summary>
     public required LatencySummary ReconnectConnectToAck { get; init; }
 
+    /// <summary><c>sub</c> with <c>since</c> sent → acknowledged (the node's history check and feed set-up), for the attempts that succeeded.</summary>
+    public required LatencySummary ReconnectSubToAck { get; init; }
+
     public required long Published { get; init; }
 
     public required double PublishSeconds { get; init; }

@@ -23,6 +23,8 @@ internal static class DrainTable
         ("dup", r => r.Duplicates, "N0"),
         ("gap p50 ms", r => r.ReconnectGap.P50Ms, "0"),
         ("gap p99 ms", r => r.ReconnectGap.P99Ms, "0"),
+        ("connect→ack p50 ms", r => r.ReconnectConnectToAck.P50Ms, "0"),
+        ("sub→ack p50 ms", r => r.ReconnectSubToAck.P50Ms, "0"),
         ("p99 before ms", r => r.LatencyBefore.P99Ms, "0.0"),
         ("p50 during ms", r => r.LatencyDuring.P50Ms, "0.0"),
         ("p99 during ms", r => r.LatencyDuring.P99Ms, "0.0"),

@@ -65,6 +65,7 @@ internal sealed partial class DrainScenario
             CursorMismatches = clients.Sum(c => (long)c.CursorMismatches),
             ReconnectGap = PubSubScenario.Summarise(_timeline.Gap()),
             ReconnectConnectToAck = PubSubScenario.Summarise(_timeline.ConnectToAck()),
+            ReconnectSubToAck = PubSubScenario.Summarise(_timeline.SubToAck()),
             Published = published,
             PublishSeconds = publishSeconds,
             ExpectedDeliveries = expected.Sum(),
