@@ -255,9 +255,16 @@ internal sealed partial class DrainScenario(DrainOptions options, TextWriter pro
         return new DrainWatch(toDrained, toZero, lastMoved);
     }
 
+    /// <summary>
+    /// Waits until every client has every message of its topic. Gives up when no message arrived
+    /// for <c>--drain-timeout</c> (what is missing then counts as lost), or after
+    /// <see cref="DrainOptions.MaxDeliveryWaitSeconds"/>.
+    /// </summary>
     private async Task<bool> WaitForDeliveriesAsync(ResumingSubscriber[] clients, long published, int topicCount, CancellationToken cancellationToken)
     {
-        var deadline = Stopwatch.GetTimestamp() + (long)(options.DrainTimeoutSeconds * Stopwatch.Frequency);
+        var start = Stopwatch.GetTimestamp();
+        var lastProgress = start;
+        var received = clients.Sum(c => c.Received);
         while (true)
         {
             if (clients.Select((c, i) => c.Distinct >= PublishedOn(i % topicCount, published, topicCount)).All(done => done))
@@ -265,7 +272,13 @@ internal sealed partial class DrainScenario(DrainOptions options, TextWriter pro
                 return true;
             }
 
-            if (Stopwatch.GetTimestamp() > deadline)
+            var now = clients.Sum(c => c.Received);
+            if (now != received)
+            {
+                (received, lastProgress) = (now, Stopwatch.GetTimestamp());
+            }
+
+            if (Stopwatch.GetElapsedTime(lastProgress).TotalSeconds > options.DrainTimeoutSeconds || Stopwatch.GetElapsedTime(start).TotalSeconds > DrainOptions.MaxDeliveryWaitSeconds)
             {
                 return false;
             }
