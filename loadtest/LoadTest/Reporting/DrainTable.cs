@@ -15,6 +15,7 @@ internal static class DrainTable
         ("to drained s", r => r.SecondsToDrained ?? double.NaN, "0.00"),
         ("to 0 conns s", r => r.SecondsToZeroConnections ?? double.NaN, "0.00"),
         ("last moved s", r => r.SecondsToLastClientMoved ?? double.NaN, "0.00"),
+        ("max reconnect frames/s", r => r.MaxReconnectFramesPerSecond, "N0"),
         ("max reconnects/s", r => r.MaxReconnectsPerSecond, "N0"),
         ("reconnects", r => r.Reconnects, "N0"),
         ("drops", r => r.Drops, "N0"),
