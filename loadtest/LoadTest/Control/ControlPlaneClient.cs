@@ -50,16 +50,32 @@ internal sealed class ControlPlaneClient : IDisposable
 
     /// <summary>
     /// <c>POST /api/v1/nodes/{id}/drain</c>; <paramref name="deadlineMs"/> null lets the node use its
-    /// <c>Gateway:Drain:WindowMs</c>. Anything but 202 throws with the API's error.
+    /// <c>Gateway:Drain:WindowMs</c>. A 504 (the node did not answer the command in time) is retried
+    /// up to three times, unless the node meanwhile reports that it is draining: a busy node may have
+    /// started the drain without its reply arriving. Returns the number of 504s; any other refusal throws.
     /// </summary>
-    public async Task DrainAsync(string id, int? deadlineMs, CancellationToken cancellationToken)
+    public async Task<int> DrainAsync(string id, int? deadlineMs, CancellationToken cancellationToken)
     {
-        using var content = deadlineMs is { } ms ? new StringContent($"{{\"deadline_ms\":{ms}}}", Encoding.UTF8, "application/json") : null;
-        using var response = await _http.PostAsync($"api/v1/nodes/{Uri.EscapeDataString(id)}/drain", content, cancellationToken);
-        if (response.StatusCode != HttpStatusCode.Accepted)
+        for (var timeouts = 0; ; timeouts++)
         {
+            using var content = deadlineMs is { } ms ? new StringContent($"{{\"deadline_ms\":{ms}}}", Encoding.UTF8, "application/json") : null;
+            using var response = await _http.PostAsync($"api/v1/nodes/{Uri.EscapeDataString(id)}/drain", content, cancellationToken);
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                return timeouts;
+            }
+
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw new InvalidOperationException($"drain of {id} refused: {(int)response.StatusCode} {body}");
+            if (response.StatusCode != HttpStatusCode.GatewayTimeout || timeouts == 3)
+            {
+                throw new InvalidOperationException($"drain of {id} refused: {(int)response.StatusCode} {body}");
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            if (await NodeAsync(id, cancellationToken) is { State: not "active" })
+            {
+                return timeouts + 1;
+            }
         }
     }
 

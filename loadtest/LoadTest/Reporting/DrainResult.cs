@@ -33,6 +33,9 @@ internal sealed record DrainResult
     /// <summary><c>deadline_ms</c> sent with the drain; null = the node's own window.</summary>
     public int? DrainWindowMs { get; init; }
 
+    /// <summary>Drain requests answered 504 <c>node_unreachable</c> before one was accepted (or the node was seen draining).</summary>
+    public int DrainRequestTimeouts { get; init; }
+
     /// <summary>Per node before the drain and after the run: the registry's count and the clients' own count (from <c>hello</c>).</summary>
     public required IReadOnlyList<NodeCount> NodesBefore { get; init; }
 

@@ -59,6 +59,7 @@ internal static class DrainTable
                 .Append("before ").Append(Nodes(r.NodesBefore)).Append("; after ").Append(Nodes(r.NodesAfter)).Append("; ")
                 .Append(CultureInfo.InvariantCulture, $"reconnects per second from the drain request [{string.Join(", ", r.ReconnectsPerSecond)}]; ")
                 .Append(CultureInfo.InvariantCulture, $"{r.Delivered:N0}/{r.ExpectedDeliveries:N0} delivered, lost {r.Lost:N0} ({r.ClientsWithLoss:N0} clients), dup {r.Duplicates:N0}, out of order {r.OutOfOrder:N0}, seq regressions {r.StreamSeqRegressions:N0}, wrong-topic frames {r.WrongTopicFrames:N0}, bounces {r.Bounces:N0}, history_gone {r.HistoryGone:N0}, cursor mismatches {r.CursorMismatches:N0}")
+                .Append(r.DrainRequestTimeouts == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $"; the drain request got {r.DrainRequestTimeouts} × 504 first"))
                 .Append(r.FirstError is null ? "" : "; first error: " + r.FirstError)
                 .Append(r.AllDelivered ? "" : " (NOT every message delivered before the timeout)")
                 .Append('\n');

@@ -79,8 +79,8 @@ internal sealed partial class DrainScenario(DrainOptions options, TextWriter pro
             Volatile.Write(ref _drainStart, drainStart);
             _timeline.Enter(DrainPhase.During);
             int? windowMs = options.DrainWindowSeconds is { } w ? (int)Math.Round(w * 1000) : null;
-            await control.DrainAsync(target, windowMs, cancellationToken);
-            Write($"drain of {target} accepted ({onTarget.Count:N0} clients on it)");
+            var drainTimeouts = await control.DrainAsync(target, windowMs, cancellationToken);
+            Write($"drain of {target} accepted ({onTarget.Count:N0} clients on it){(drainTimeouts > 0 ? $" after {drainTimeouts} × 504 node_unreachable" : "")}");
 
             var watch = await WatchDrainAsync(control, http, target, targetUrl, drainStart, onTarget, cancellationToken);
             _timeline.Enter(DrainPhase.After);
@@ -95,7 +95,7 @@ internal sealed partial class DrainScenario(DrainOptions options, TextWriter pro
 
             var nodesAfter = await SettledNodesAsync(control, clients, target, cancellationToken);
             Write("after: " + Describe(nodesAfter));
-            return Summarise(started, loadBefore, cpuBefore, connectSeconds, clients, onTarget, target, windowMs, nodesBefore, nodesAfter, watch, drainStart, published, publishSeconds, allDelivered);
+            return Summarise(started, loadBefore, cpuBefore, connectSeconds, clients, onTarget, target, windowMs, nodesBefore, nodesAfter, watch, drainStart, published, publishSeconds, allDelivered) with { DrainRequestTimeouts = drainTimeouts };
         }
         finally
         {
