@@ -212,7 +212,7 @@ internal sealed partial class ResumingSubscriber : IAsyncDisposable
                 Volatile.Write(ref _lastStreamSeq, 0);
                 continue;
             }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is WebSocketException or IOException or SocketException or OperationCanceledException or SubscribeRefusedException)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is WebSocketException or IOException or SocketException or OperationCanceledException or InvalidOperationException or SubscribeRefusedException)
             {
                 FailedAttempts++;
                 LastError = ex is OperationCanceledException ? $"attempt timed out after {AttemptTimeout.TotalSeconds:0} s" : $"{ex.GetType().Name}: {ex.Message}";

@@ -109,7 +109,8 @@ internal sealed partial class DrainScenario
                 var resubscribed = _timeline.ResubscribedSoFar;
                 var interval = _timeline.Current.TakeInterval();
                 var moving = clients.Count(c => c.Moving);
-                var target = _target is { } t ? $"  {t} conns {Volatile.Read(ref _targetConnections),6:N0}" : "";
+                var targetConnections = Volatile.Read(ref _targetConnections);
+                var target = _target is { } t ? $"  {t} conns {(double.IsNaN(targetConnections) ? "?" : targetConnections.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)),6}" : "";
                 Write(FormattableString.Invariant(
                     $"[{Stopwatch.GetElapsedTime(start, now).TotalSeconds,6:0.0}s] {_timeline.Phase.ToString().ToLowerInvariant(),-6} subscribed {clients.Length - moving:N0}/{clients.Length:N0}  moving {moving,5:N0}  reconnects {(resubscribed - lastResubscribed) / seconds,6:N0}/s (total {resubscribed:N0}){target}  pub {(sent - lastSent) / seconds,6:N0}/s  deliveries {(delivered - lastDelivered) / seconds,9:N0}/s  p50 {PubSubScenario.Ms(interval, 50),7:0.00} ms  p99 {PubSubScenario.Ms(interval, 99),8:0.00} ms"));
                 (lastSent, lastDelivered, lastResubscribed, last) = (sent, delivered, resubscribed, now);
