@@ -20,6 +20,8 @@ internal static class LoadTestCommand
           connect  ramp to N idle subscribed connections: open rate, server KiB per connection
           churn    connect/disconnect storm: N clients cycle connect, subscribe, stay, disconnect
           soak     steady fan-out for a long --duration, sampled per --interval: drift of RSS and p99
+          drain    N clients through the router(s) on durable topics; drain one node through the control
+                   plane: time to empty, reconnects per second, lost and duplicated messages
           report   FILE.json...   Markdown table of results (median per configuration)
                    --chart FILE.html overlays the runs' latency over time (report --help)
         """;
@@ -47,6 +49,11 @@ internal static class LoadTestCommand
                 return await RunConnectAsync(args[1..], output, progress, cancel.Token);
             case "churn" or "soak":
                 return await RunChurnOrSoakAsync(args[0], args[1..], output, progress, cancel.Token);
+            case "drain":
+                return await DrainCommand.RunAsync(args[1..], output, progress, cancel.Token);
+            case "report" when await DrainCommand.TryReadAllAsync(args[1..]) is { Count: > 0 } drains:
+                await output.WriteLineAsync(DrainTable.Render(drains));
+                return Ok;
             case "report":
                 return await ReportCommand.RunAsync(args[1..], output, progress);
             default:

@@ -13,8 +13,12 @@ namespace PubSubGateway.LoadTest.Publishing;
 internal sealed class PacedPublisher(IBenchPublisher publisher, IReadOnlyList<string> topics, int payloadBytes)
 {
     private long _sent;
+    private volatile bool _stopRequested;
 
     public long Sent => Volatile.Read(ref _sent);
+
+    /// <summary>Ends a running <see cref="RunAsync(double, long, CancellationToken)"/> after the message in flight; <see cref="Sent"/> is then exact.</summary>
+    public void Stop() => _stopRequested = true;
 
     /// <summary>Warm-up messages carry seq -1, -2, … and are not counted by clients.</summary>
     public Task RunWarmupAsync(double rate, long count, CancellationToken cancellationToken) =>
@@ -34,7 +38,7 @@ internal sealed class PacedPublisher(IBenchPublisher publisher, IReadOnlyList<st
         var buffer = new byte[payloadBytes];
         var start = Stopwatch.GetTimestamp();
         long sent = 0;
-        while (sent < count)
+        while (sent < count && !_stopRequested)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var due = Math.Min(count, (long)(Stopwatch.GetElapsedTime(start).TotalSeconds * rate) + 1);
@@ -56,7 +60,7 @@ internal sealed class PacedPublisher(IBenchPublisher publisher, IReadOnlyList<st
                 }
             }
 
-            if (sent < count)
+            if (sent < count && !_stopRequested)
             {
                 Thread.Sleep(1);
             }

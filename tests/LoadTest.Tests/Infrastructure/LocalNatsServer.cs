@@ -6,17 +6,20 @@ namespace PubSubGateway.LoadTest.Tests.Infrastructure;
 
 /// <summary>
 /// A real <c>nats-server</c> (Debian package) on free loopback ports, optionally with its WebSocket
-/// listener (the load tool's peer target); killed by PID on dispose.
+/// listener (the load tool's peer target) or JetStream (temporary store, removed on dispose); killed
+/// by PID on dispose.
 /// </summary>
 public sealed class LocalNatsServer : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly string? _configFile;
+    private readonly string? _storeDir;
 
-    private LocalNatsServer(Process process, int port, int? webSocketPort, string? configFile)
+    private LocalNatsServer(Process process, int port, int? webSocketPort, string? configFile, string? storeDir)
     {
         _process = process;
         _configFile = configFile;
+        _storeDir = storeDir;
         Url = $"nats://127.0.0.1:{port}";
         WebSocketUrl = webSocketPort is null ? null : $"ws://127.0.0.1:{webSocketPort}/";
     }
@@ -25,11 +28,12 @@ public sealed class LocalNatsServer : IAsyncDisposable
 
     public string? WebSocketUrl { get; }
 
-    public static async Task<LocalNatsServer> StartAsync(bool webSocket = false)
+    public static async Task<LocalNatsServer> StartAsync(bool webSocket = false, bool jetStream = false)
     {
         var port = FreePort();
         int? webSocketPort = webSocket ? FreePort() : null;
         string? configFile = null;
+        var storeDir = jetStream ? Directory.CreateTempSubdirectory("nats-js-").FullName : null;
         var info = new ProcessStartInfo("nats-server") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         if (webSocket)
         {
@@ -46,12 +50,20 @@ public sealed class LocalNatsServer : IAsyncDisposable
             }
         }
 
+        if (storeDir is not null)
+        {
+            foreach (var arg in new[] { "-js", "-sd", storeDir })
+            {
+                info.ArgumentList.Add(arg);
+            }
+        }
+
         var process = Process.Start(info) ?? throw new InvalidOperationException("nats-server did not start");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new LocalNatsServer(process, port, webSocketPort, configFile);
+        var server = new LocalNatsServer(process, port, webSocketPort, configFile, storeDir);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
@@ -91,6 +103,11 @@ public sealed class LocalNatsServer : IAsyncDisposable
         if (_configFile is not null)
         {
             File.Delete(_configFile);
+        }
+
+        if (_storeDir is not null)
+        {
+            Directory.Delete(_storeDir, recursive: true);
         }
     }
 

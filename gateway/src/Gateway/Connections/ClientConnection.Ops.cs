@@ -100,7 +100,7 @@ internal sealed partial class ClientConnection
                 }
             }
 
-            subscriber = await _services.Topics.AddAsync(topic, this, resuming: since is not null, timeout.Token);
+            subscriber = await _services.Topics.AddAsync(topic, this, since, timeout.Token);
         }
         catch (Exception ex) when (!_aborted.IsCancellationRequested)
         {

@@ -5,6 +5,7 @@ using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using PubSubGateway.Configuration;
 using PubSubGateway.Messaging;
+using PubSubGateway.Topics;
 
 namespace PubSubGateway.Durable;
 
@@ -142,7 +143,11 @@ internal sealed partial class JetStreamLog
                 var metadata = msg.Metadata!.Value;
                 fetched++;
                 last = metadata.Sequence.Stream;
-                await deliver(msg.Subject, new ReadOnlySequence<byte>(data.Memory), last);
+                if (IsOf(subject, msg.Subject))
+                {
+                    await deliver(msg.Subject, new ReadOnlySequence<byte>(data.Memory), last);
+                }
+
                 caughtUp = metadata.NumPending == 0;
             }
 
@@ -192,6 +197,12 @@ internal sealed partial class JetStreamLog
                     var seq = msg.Metadata!.Value.Sequence.Stream;
                     if (seq < next)
                     {
+                        continue;
+                    }
+
+                    if (!IsOf(subject, msg.Subject))
+                    {
+                        next = seq + 1;
                         continue;
                     }
 
@@ -279,6 +290,16 @@ internal sealed partial class JetStreamLog
     }
 
     private static readonly TimeSpan StallCheck = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Whether a message the consumer handed over belongs to <paramref name="filter"/>. NATS.Net's
+    /// ordered consumer always sends <c>filter_subjects</c> (the list form, even for one subject),
+    /// which nats-server 2.9 ignores without an error: the consumer then carries every subject of
+    /// the stream. Without this check a subscriber of <c>bench.t0</c> received the messages of
+    /// <c>bench.t1</c>…<c>bench.t19</c> too (found by the load tool's drain scenario, 20 durable
+    /// topics). The cost on 2.9: each feed reads the whole stream's traffic and drops the rest.
+    /// </summary>
+    private static bool IsOf(string filter, string subject) => TopicPattern.Matches(filter, subject);
 
     private static async Task<ulong?> FirstSequenceOfAsync(INatsJSStream stream, string subject, ulong from, CancellationToken cancellationToken)
     {

@@ -9,12 +9,17 @@ namespace PubSubGateway.Subscriptions;
 /// (after <c>sub</c> with <c>since</c>) live messages are held back here, then merged at the seam
 /// by sequence so the client sees each message once, in order.
 /// </summary>
-internal sealed class Subscriber(TopicEntry entry, ClientConnection connection, bool replaying, int maxBufferedBytes)
+/// <param name="since">
+/// The client's resume point: the cursor starts there, not at 0. This node's feed can be behind the
+/// node the client left; without it, live messages up to <c>since</c> that such a feed delivered after
+/// an empty replay reached the client a second time (83 duplicates in one 15,000-client drain run).
+/// </param>
+internal sealed class Subscriber(TopicEntry entry, ClientConnection connection, bool replaying, int maxBufferedBytes, ulong since = 0)
 {
     private readonly Lock _lock = new();
     private List<(OutboundFrame Frame, ulong Seq)>? _held = replaying ? [] : null;
     private long _heldBytes;
-    private ulong _lastSeq;
+    private ulong _lastSeq = since;
     private bool _sealed;
 
     public ClientConnection Connection { get; } = connection;

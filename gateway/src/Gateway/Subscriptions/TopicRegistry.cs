@@ -61,9 +61,10 @@ internal sealed partial class TopicRegistry
 
     /// <summary>
     /// Adds a subscriber; completes once the broker feed for the key is live. With
-    /// <paramref name="resuming"/> the subscriber holds live messages back until its replay ends.
+    /// <paramref name="since"/> (a resume) the subscriber holds live messages back until its replay
+    /// ends and never queues a message at or below <paramref name="since"/>.
     /// </summary>
-    public async Task<Subscriber> AddAsync(string key, ClientConnection connection, bool resuming, CancellationToken cancellationToken)
+    public async Task<Subscriber> AddAsync(string key, ClientConnection connection, ulong? since, CancellationToken cancellationToken)
     {
         TopicEntry entry;
         Subscriber subscriber;
@@ -77,7 +78,9 @@ internal sealed partial class TopicRegistry
                 _metrics.Topics.Inc();
             }
 
-            subscriber = new Subscriber(entry, connection, resuming && entry.Durable, _maxHeldBytes);
+            subscriber = entry.Durable && since is { } after
+                ? new Subscriber(entry, connection, replaying: true, _maxHeldBytes, after)
+                : new Subscriber(entry, connection, replaying: false, _maxHeldBytes);
             entry.Add(subscriber);
             _metrics.Subscriptions.Inc();
         }
