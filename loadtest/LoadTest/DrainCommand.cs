@@ -44,19 +44,34 @@ internal static class DrainCommand
         return options.FailOnLoss && !result.Clean ? LoadTestCommand.Lossy : LoadTestCommand.Ok;
     }
 
-    /// <summary>The drain results among <paramref name="paths"/>, or null when any file is not one (then it is another scenario's).</summary>
+    /// <summary>
+    /// The drain results among <paramref name="paths"/>, or null when any argument is not a drain
+    /// result file: an option (<c>report --chart …</c>), a missing or non-JSON file, or another
+    /// scenario's result. <c>report</c> then handles the arguments, and reports their errors.
+    /// </summary>
     public static async Task<IReadOnlyList<DrainResult>?> TryReadAllAsync(IEnumerable<string> paths)
     {
         var results = new List<DrainResult>();
         foreach (var path in paths)
         {
-            var bytes = await File.ReadAllBytesAsync(path);
-            using (var doc = JsonDocument.Parse(bytes))
+            if (path.StartsWith('-') || !File.Exists(path))
             {
-                if (!doc.RootElement.TryGetProperty("scenario", out var scenario) || scenario.GetString() != "drain")
+                return null;
+            }
+
+            var bytes = await File.ReadAllBytesAsync(path);
+            try
+            {
+                using var doc = JsonDocument.Parse(bytes);
+                if (doc.RootElement.ValueKind != JsonValueKind.Object
+                    || !doc.RootElement.TryGetProperty("scenario", out var scenario) || scenario.GetString() != "drain")
                 {
                     return null;
                 }
+            }
+            catch (JsonException)
+            {
+                return null;
             }
 
             results.Add(JsonSerializer.Deserialize(bytes, DrainJson.Default.DrainResult) ?? throw new InvalidDataException(path + " is empty"));
