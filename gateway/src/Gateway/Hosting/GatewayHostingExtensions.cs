@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using PubSubGateway.Cluster;
 using PubSubGateway.Configuration;
@@ -5,8 +7,6 @@ using PubSubGateway.Connections;
 using PubSubGateway.Durable;
 using PubSubGateway.Http;
 using PubSubGateway.Messaging;
-using Microsoft.AspNetCore.HttpOverrides;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PubSubGateway.Observability;
 using PubSubGateway.Security;
 using PubSubGateway.Subscriptions;
