@@ -223,6 +223,42 @@ public sealed class DurableTopicTests(NatsFixture nats)
     }
 
     [Fact]
+    public async Task A_durable_subscriber_gets_only_its_own_topic_live_and_on_replay()
+    {
+        // nats-server 2.9 ignores the filter_subjects NATS.Net's ordered consumer sends, so the
+        // gateway must filter feeds and replays itself (found by the load tool's drain scenario).
+        var (node, root) = await StartDurableNodeAsync();
+        await using var _ = node;
+        var mine = root + ".a";
+        var other = root + ".b";
+        await using var live = await node.ConnectAsync();
+        await live.SubscribeAsync(mine);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await node.PublishAsync(i % 2 == 0 ? mine : other, $"{{\"n\":{i}}}")).StatusCode);
+        }
+
+        for (var i = 0; i < 10; i += 2)
+        {
+            var msg = await live.NextMessageAsync();
+            Assert.Equal(mine, msg.GetProperty("topic").GetString());
+            Assert.Equal(i, msg.GetProperty("data").GetProperty("n").GetInt32());
+        }
+
+        await using var replayed = await node.ConnectAsync();
+        Assert.Equal("ack", (await replayed.RequestAsync("sub", mine, extra: "\"since\":0")).GetProperty("op").GetString());
+        for (var i = 0; i < 10; i += 2)
+        {
+            var msg = await replayed.NextMessageAsync();
+            Assert.Equal(mine, msg.GetProperty("topic").GetString());
+            Assert.Equal(i, msg.GetProperty("data").GetProperty("n").GetInt32());
+        }
+
+        Assert.True(await live.StaysQuietAsync(TimeSpan.FromMilliseconds(500)));
+        Assert.True(await replayed.StaysQuietAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
     public async Task Durable_patterns_without_NATS_refuse_to_start()
     {
         var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() =>
