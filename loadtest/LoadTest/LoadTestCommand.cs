@@ -62,19 +62,31 @@ internal static class LoadTestCommand
         }
     }
 
-    private static async Task<int> RunScenarioAsync(string scenario, string[] args, TextWriter output, TextWriter progress, CancellationToken cancellationToken)
+    /// <summary>The parsed options; or null and the exit code after answering <c>--help</c> or reporting bad arguments.</summary>
+    private static async Task<(RunOptions? Options, int Exit)> ParseAsync(string scenario, string[] args, TextWriter output, TextWriter progress)
     {
         if (args.Contains("--help"))
         {
             await output.WriteLineAsync(RunOptions.Usage(scenario));
-            return Ok;
+            return (null, Ok);
         }
 
         var (options, errors) = RunOptions.Parse(scenario, args);
         if (options is null)
         {
             await progress.WriteLineAsync("invalid arguments:\n  " + string.Join("\n  ", errors) + "\n\n" + RunOptions.Usage(scenario));
-            return BadArguments;
+            return (null, BadArguments);
+        }
+
+        return (options, Ok);
+    }
+
+    private static async Task<int> RunScenarioAsync(string scenario, string[] args, TextWriter output, TextWriter progress, CancellationToken cancellationToken)
+    {
+        var (options, exit) = await ParseAsync(scenario, args, output, progress);
+        if (options is null)
+        {
+            return exit;
         }
 
         RunResult result;
@@ -105,17 +117,10 @@ internal static class LoadTestCommand
 
     private static async Task<int> RunConnectAsync(string[] args, TextWriter output, TextWriter progress, CancellationToken cancellationToken)
     {
-        if (args.Contains("--help"))
-        {
-            await output.WriteLineAsync(RunOptions.Usage("connect"));
-            return Ok;
-        }
-
-        var (options, errors) = RunOptions.Parse("connect", args);
+        var (options, exit) = await ParseAsync("connect", args, output, progress);
         if (options is null)
         {
-            await progress.WriteLineAsync("invalid arguments:\n  " + string.Join("\n  ", errors) + "\n\n" + RunOptions.Usage("connect"));
-            return BadArguments;
+            return exit;
         }
 
         var result = await new ConnectScenario(options, progress).RunAsync(cancellationToken);
@@ -131,17 +136,10 @@ internal static class LoadTestCommand
 
     private static async Task<int> RunChurnOrSoakAsync(string scenario, string[] args, TextWriter output, TextWriter progress, CancellationToken cancellationToken)
     {
-        if (args.Contains("--help"))
-        {
-            await output.WriteLineAsync(RunOptions.Usage(scenario));
-            return Ok;
-        }
-
-        var (options, errors) = RunOptions.Parse(scenario, args);
+        var (options, exit) = await ParseAsync(scenario, args, output, progress);
         if (options is null)
         {
-            await progress.WriteLineAsync("invalid arguments:\n  " + string.Join("\n  ", errors) + "\n\n" + RunOptions.Usage(scenario));
-            return BadArguments;
+            return exit;
         }
 
         try

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the client frame parser, JSON payload check, topic rules/matcher and permission coverage
+# Fuzzes the client frame parser, JSON payload check, topic rules/matcher, permission coverage and
+# the raw WebSocket upgrade-head parser
 # (FuzzTarget.cs) with AFL++ and SharpFuzz for a bounded time.
 #
 #   tests/Gateway.Fuzz/run-fuzz.sh [seconds]        default 60
@@ -45,8 +46,8 @@ step "building Gateway.Fuzz"
 dotnet build "$here/Gateway.Fuzz.csproj" -c Release -o "$out/plain" -nologo -v q >"$out/build.log" 2>&1 \
   || { cat "$out/build.log"; die "build failed"; }
 cp -r "$out/plain" "$out/afl"
-step "instrumenting Gateway.dll (PubSubGateway.Protocol, .Topics, .Security)"
-"$tools/sharpfuzz" "$out/afl/Gateway.dll" PubSubGateway.Protocol PubSubGateway.Topics PubSubGateway.Security \
+step "instrumenting Gateway.dll (PubSubGateway.Protocol, .Topics, .Security, .Connections)"
+"$tools/sharpfuzz" "$out/afl/Gateway.dll" PubSubGateway.Protocol PubSubGateway.Topics PubSubGateway.Security PubSubGateway.Connections \
   || die "sharpfuzz instrumentation failed"
 
 status=0

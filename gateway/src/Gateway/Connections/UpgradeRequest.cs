@@ -11,9 +11,10 @@ namespace PubSubGateway.Connections;
 /// </summary>
 internal sealed class UpgradeRequest
 {
-    private UpgradeRequest(string key)
+    private UpgradeRequest(string key, List<string> protocols)
     {
         Key = key;
+        Protocols = protocols;
     }
 
     /// <summary>The request line starts with this when the request may be ours.</summary>
@@ -31,7 +32,7 @@ internal sealed class UpgradeRequest
     public string? ForwardedFor { get; private set; }
 
     /// <summary>Every <c>Sec-WebSocket-Protocol</c> entry offered, in order.</summary>
-    public List<string> Protocols { get; } = [];
+    public IReadOnlyList<string> Protocols { get; }
 
     /// <summary>Parses a complete head (request line and headers, the final blank line included).</summary>
     public static UpgradeRequest? TryParse(ReadOnlySpan<byte> head)
@@ -44,7 +45,7 @@ internal sealed class UpgradeRequest
 
         string? key = null, version = null, host = null, upgrade = null, connection = null;
         string? origin = null, authorization = null, forwardedFor = null;
-        List<string>? protocols = null;
+        var protocols = new List<string>();
         var rest = head[(lineEnd + 2)..];
         while (true)
         {
@@ -69,26 +70,26 @@ internal sealed class UpgradeRequest
 
             var name = line[..colon];
             var value = Encoding.ASCII.GetString(line[(colon + 1)..].Trim(" \t"u8));
+            var ok = true;
             if (Is(name, "sec-websocket-key"u8))
             {
-                if (!Once(ref key, value))
-                {
-                    return null;
-                }
+                ok = Once(ref key, value);
             }
             else if (Is(name, "sec-websocket-version"u8))
             {
-                if (!Once(ref version, value))
-                {
-                    return null;
-                }
+                ok = Once(ref version, value);
             }
             else if (Is(name, "host"u8))
             {
-                if (!Once(ref host, value))
-                {
-                    return null;
-                }
+                ok = Once(ref host, value);
+            }
+            else if (Is(name, "origin"u8))
+            {
+                ok = Once(ref origin, value);
+            }
+            else if (Is(name, "authorization"u8))
+            {
+                ok = Once(ref authorization, value);
             }
             else if (Is(name, "upgrade"u8))
             {
@@ -98,32 +99,20 @@ internal sealed class UpgradeRequest
             {
                 connection = connection is null ? value : connection + "," + value;
             }
-            else if (Is(name, "origin"u8))
-            {
-                if (!Once(ref origin, value))
-                {
-                    return null;
-                }
-            }
-            else if (Is(name, "authorization"u8))
-            {
-                if (!Once(ref authorization, value))
-                {
-                    return null;
-                }
-            }
             else if (Is(name, "x-forwarded-for"u8))
             {
                 forwardedFor = forwardedFor is null ? value : forwardedFor + "," + value;
             }
             else if (Is(name, "sec-websocket-protocol"u8))
             {
-                foreach (var entry in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                {
-                    (protocols ??= []).Add(entry);
-                }
+                protocols.AddRange(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             }
             else if (Is(name, "content-length"u8) || Is(name, "transfer-encoding"u8))
+            {
+                ok = false;
+            }
+
+            if (!ok)
             {
                 return null;
             }
@@ -135,19 +124,13 @@ internal sealed class UpgradeRequest
             return null;
         }
 
-        var request = new UpgradeRequest(key)
+        return new UpgradeRequest(key, protocols)
         {
             Query = query,
             Origin = origin,
             Authorization = authorization,
             ForwardedFor = forwardedFor,
         };
-        if (protocols is not null)
-        {
-            request.Protocols.AddRange(protocols);
-        }
-
-        return request;
     }
 
     /// <summary><c>GET /ws HTTP/1.1</c> or <c>GET /ws?query HTTP/1.1</c>.</summary>
