@@ -74,5 +74,59 @@ public sealed class OutboundQueueTests
         Assert.Equal(Enumerable.Range(2, 99), lengths);
     }
 
+    [Fact]
+    public async Task Direct_write_is_offered_only_to_a_parked_writer_with_nothing_queued()
+    {
+        var queue = new OutboundQueue(10_000, SlowConsumerPolicy.Disconnect);
+        Assert.False(queue.TryBeginDirect()); // the writer is not parked yet
+
+        var wait = queue.WaitAsync();
+        Assert.True(queue.TryBeginDirect());
+        Assert.False(queue.TryBeginDirect()); // one direct write at a time
+        queue.EndDirect();
+        Assert.False(wait.IsCompleted);
+
+        queue.Enqueue(Frame(10)); // wakes the writer: it is no longer parked
+        Assert.True(await wait);
+        Assert.False(queue.TryBeginDirect());
+    }
+
+    [Fact]
+    public async Task Frames_queued_during_a_direct_write_wake_the_writer_only_when_it_ends()
+    {
+        var queue = new OutboundQueue(10_000, SlowConsumerPolicy.Disconnect);
+        var wait = queue.WaitAsync();
+        Assert.True(queue.TryBeginDirect());
+
+        Assert.Equal(0, queue.Enqueue(Frame(10)));
+        Assert.Equal(0, queue.Enqueue(Frame(20)));
+        Assert.False(wait.IsCompleted); // the writer must not overtake the direct write
+        Assert.False(queue.TryBeginDirect());
+
+        queue.EndDirect();
+        Assert.True(await wait);
+        Assert.True(queue.TryDequeue(out var first));
+        Assert.True(queue.TryDequeue(out var second));
+        Assert.Equal([10, 20], new[] { first.Length, second.Length });
+    }
+
+    [Fact]
+    public async Task A_graceful_close_during_a_direct_write_still_hands_the_writer_what_is_queued()
+    {
+        var queue = new OutboundQueue(10_000, SlowConsumerPolicy.Disconnect);
+        var wait = queue.WaitAsync();
+        Assert.True(queue.TryBeginDirect());
+        queue.Enqueue(Frame(30)); // e.g. a reconnect frame right before the close
+
+        queue.Complete(discardPending: false);
+        Assert.True(await wait);
+        Assert.True(queue.TryDequeue(out var frame));
+        Assert.Equal(30, frame.Length);
+        queue.EndDirect();
+
+        Assert.False(await queue.WaitAsync());
+        Assert.False(queue.TryBeginDirect());
+    }
+
     private static OutboundFrame Frame(int length) => OutboundFrame.Create(length, 1, isMessage: true);
 }

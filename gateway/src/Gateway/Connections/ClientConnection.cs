@@ -99,8 +99,23 @@ internal sealed partial class ClientConnection : IDisposable
     /// <summary>Queues a frame this connection owns. Fan-out uses <see cref="Enqueue"/> with a shared frame.</summary>
     public void Send(OutboundFrame frame) => Enqueue(frame);
 
-    /// <summary>Queues a (possibly shared) frame; applies the slow-consumer policy when the queue is full.</summary>
+    /// <summary>
+    /// Sends a (possibly shared) frame, taking over one of its references: written at once on the
+    /// caller's thread when the connection is idle (see <see cref="WriteDirect"/>), otherwise queued
+    /// for the writer loop, applying the slow-consumer policy when the queue is full.
+    /// </summary>
     public void Enqueue(OutboundFrame frame)
+    {
+        if (Queue.TryBeginDirect())
+        {
+            WriteDirect(frame);
+            return;
+        }
+
+        EnqueueForWriter(frame);
+    }
+
+    private void EnqueueForWriter(OutboundFrame frame)
     {
         var dropped = Queue.Enqueue(frame);
         if (dropped > 0)
@@ -147,6 +162,88 @@ internal sealed partial class ClientConnection : IDisposable
         }
         catch (ObjectDisposedException)
         {
+        }
+    }
+
+    /// <summary>
+    /// Writes a frame straight into the socket's pipe while the writer loop is parked on an empty
+    /// queue. An idle connection's message then costs no writer wake-up: in the topics benchmark
+    /// (10,000 connections, one message every 2 s each) nearly every delivery takes this path,
+    /// which removed one thread-pool hop and its queueing delay from each. Busy connections keep
+    /// the writer loop and its batching, because their queue is rarely empty.
+    /// </summary>
+    private void WriteDirect(OutboundFrame frame)
+    {
+        ValueTask write = default;
+        var started = false;
+        try
+        {
+            started = _socket.State is WebSocketState.Open or WebSocketState.CloseReceived
+                && _stream.TryBeginDirectWrite(frame.Wire, out write);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        if (!started)
+        {
+            // Another write holds the socket, or the socket is closing: the writer loop decides.
+            Queue.EndDirect();
+            EnqueueForWriter(frame);
+            return;
+        }
+
+        if (write.IsCompleted)
+        {
+            EndDirectWrite(frame, Succeeded(write));
+        }
+        else
+        {
+            _ = EndDirectWriteAsync(frame, write);
+        }
+    }
+
+    private async Task EndDirectWriteAsync(OutboundFrame frame, ValueTask write)
+    {
+        var succeeded = false;
+        try
+        {
+            await write.ConfigureAwait(false);
+            succeeded = true;
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+        }
+
+        EndDirectWrite(frame, succeeded);
+    }
+
+    private static bool Succeeded(ValueTask completed)
+    {
+        try
+        {
+            completed.GetAwaiter().GetResult();
+            return true;
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    private void EndDirectWrite(OutboundFrame frame, bool succeeded)
+    {
+        if (succeeded && frame.IsMessage)
+        {
+            _metrics.DeliveryLatency.Observe(Stopwatch.GetElapsedTime(frame.Timestamp).TotalSeconds);
+            _metrics.Delivered.Inc();
+        }
+
+        frame.Release();
+        Queue.EndDirect();
+        if (!succeeded)
+        {
+            Abort();
         }
     }
 

@@ -10,6 +10,12 @@ namespace PubSubGateway.Connections;
 /// either refuses (the connection is then closed as a slow consumer) or drops its oldest frames.
 /// The writer waits on a reusable <see cref="IValueTaskSource{TResult}"/>, so waking it allocates
 /// nothing; an enqueue costs one short lock and, at most, one thread-pool work item.
+/// <para>
+/// While the writer is parked on an empty queue, a producer may instead claim the socket and write
+/// its frame itself (<see cref="TryBeginDirect"/> … <see cref="EndDirect"/>): that skips the wake-up
+/// and the thread-pool hop. Frames queued meanwhile wait, and the writer is woken for them only
+/// when the direct write has ended, so they follow it in order.
+/// </para>
 /// </summary>
 internal sealed class OutboundQueue : IValueTaskSource<bool>
 {
@@ -26,6 +32,7 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
     private long _peakBytes;
     private bool _waiting;
     private bool _completed;
+    private bool _direct;
 
     public OutboundQueue(int maxBytes, SlowConsumerPolicy policy)
     {
@@ -84,7 +91,7 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
                 _peakBytes = _bytes;
             }
 
-            if (_waiting)
+            if (_waiting && !_direct)
             {
                 _waiting = false;
                 wake = true;
@@ -114,6 +121,42 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
         }
     }
 
+    /// <summary>
+    /// Claims the socket for one direct write: only while the writer is parked, nothing is queued,
+    /// no other direct write is under way and the queue is open. The caller must call
+    /// <see cref="EndDirect"/> once its write has completed (or was not started).
+    /// </summary>
+    public bool TryBeginDirect()
+    {
+        lock (_lock)
+        {
+            if (!_waiting || _direct || _count != 0 || _completed)
+            {
+                return false;
+            }
+
+            _direct = true;
+            return true;
+        }
+    }
+
+    /// <summary>Ends a direct write; wakes the writer for frames queued during it.</summary>
+    public void EndDirect()
+    {
+        lock (_lock)
+        {
+            _direct = false;
+            if (!_waiting || _count == 0)
+            {
+                return;
+            }
+
+            _waiting = false;
+        }
+
+        _signal.SetResult(true);
+    }
+
     /// <summary>Completes when a frame is queued (true) or the queue is completed and empty (false).</summary>
     public ValueTask<bool> WaitAsync()
     {
@@ -139,6 +182,7 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
     public void Complete(bool discardPending)
     {
         var wake = false;
+        var pending = false;
         lock (_lock)
         {
             _completed = true;
@@ -152,14 +196,16 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
 
             if (_waiting)
             {
+                // Frames queued behind a direct write are still owed to the peer before the close.
                 _waiting = false;
                 wake = true;
+                pending = _count > 0;
             }
         }
 
         if (wake)
         {
-            _signal.SetResult(false);
+            _signal.SetResult(pending);
         }
     }
 

@@ -107,6 +107,57 @@ internal sealed class UpgradedStream(Stream inner) : Stream
         }
     }
 
+    /// <summary>
+    /// Starts writing one whole frame now, on the caller's thread, when no other write holds the
+    /// socket (the writer loop is parked, so nothing is being batched). Returns false, having done
+    /// nothing, when another write (a ping, a close) is under way; the caller then queues the frame.
+    /// Otherwise <paramref name="write"/> is the write: almost always already completed, because
+    /// Kestrel's pipe takes the bytes and hands the send to its I/O thread; pending only while the
+    /// pipe is over its pause threshold, and the socket stays claimed until then.
+    /// </summary>
+    public bool TryBeginDirectWrite(ReadOnlyMemory<byte> frame, out ValueTask write)
+    {
+        if (!_writeLock.Wait(0))
+        {
+            write = default;
+            return false;
+        }
+
+        try
+        {
+            write = inner.WriteAsync(frame);
+        }
+        catch (Exception ex)
+        {
+            _writeLock.Release();
+            write = ValueTask.FromException(ex);
+            return true;
+        }
+
+        if (write.IsCompleted)
+        {
+            _writeLock.Release();
+        }
+        else
+        {
+            write = ReleaseAfterAsync(write);
+        }
+
+        return true;
+    }
+
+    private async ValueTask ReleaseAfterAsync(ValueTask write)
+    {
+        try
+        {
+            await write;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     /// <summary>Returns a kept batch buffer to the pool (the connection went idle or is closing).</summary>
     public void ReleaseBuffer()
     {
