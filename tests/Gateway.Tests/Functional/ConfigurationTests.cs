@@ -32,6 +32,7 @@ public sealed class ConfigurationTests
     [InlineData("--Gateway:Limits:MaxConnections", "0", "Gateway:Limits:MaxConnections")]
     [InlineData("--Gateway:Limits:MaxConnections", "lots", "Gateway:Limits:MaxConnections")]
     [InlineData("--Gateway:Outbound:SlowConsumerPolicy", "Ignore", "Gateway:Outbound:SlowConsumerPolicy")]
+    [InlineData("--Gateway:Outbound:DirectWriteMaxSubscribers", "-1", "Gateway:Outbound:DirectWriteMaxSubscribers")]
     public async Task The_process_stops_with_exit_code_2_and_names_the_key(string key, string value, string expected)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };

@@ -64,6 +64,32 @@ public sealed class SlowConsumerTests(NatsFixture nats)
         Assert.Equal(WebSocketState.Open, stalled.Socket.State);
     }
 
+    [Theory]
+    [InlineData("8")]
+    [InlineData("0")]
+    public async Task A_client_that_pauses_under_the_cap_gets_every_message_in_order_with_or_without_direct_writes(string directWriteMaxSubscribers)
+    {
+        // Direct writes (idle socket, written on the producer's thread) give way to the writer loop
+        // once the paused client's socket backs up; the queued frames must follow the direct ones.
+        await using var node = await GatewayNode.StartAsync(nats.Server.Url,
+            "--Gateway:Outbound:MaxQueueBytes", (4 * 1024 * 1024).ToString(), "--Gateway:Outbound:DirectWriteMaxSubscribers", directWriteMaxSubscribers);
+        var topic = NatsFixture.UniqueTopic("pause");
+        var (reader, paused) = await SubscribeReaderAndStalledClientAsync(node, topic);
+        await using var readerScope = reader;
+        await using var pausedScope = paused;
+
+        var sent = await PublishUntilAsync(node, reader, topic, async () => await node.MetricAsync("gateway_outbound_queue_bytes") > 64 * 1024);
+        paused.ResumeReading();
+        await paused.NextAsync(f => f.GetProperty("op").GetString() == "ack");
+        for (var expected = 1; expected <= sent; expected++)
+        {
+            Assert.Equal(expected, (await paused.NextMessageAsync()).GetProperty("data").GetProperty("n").GetInt32());
+        }
+
+        Assert.Equal(0, await node.MetricAsync("gateway_messages_dropped_total", "reason=\"slow_consumer\""));
+        Assert.Equal(WebSocketState.Open, paused.Socket.State);
+    }
+
     /// <summary>A client that reads everything and one that stopped reading (small socket buffer), both on <paramref name="topic"/>.</summary>
     private static async Task<(TestClient Reader, TestClient Stalled)> SubscribeReaderAndStalledClientAsync(GatewayNode node, string topic)
     {

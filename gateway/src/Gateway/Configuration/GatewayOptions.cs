@@ -112,6 +112,14 @@ public sealed class OutboundOptions
 
     /// <summary>How long a closing connection may take to flush its close frame before it is aborted.</summary>
     public int CloseTimeoutMs { get; set; } = 5_000;
+
+    /// <summary>
+    /// A message for a topic with at most this many local subscribers is written straight into an
+    /// idle subscriber's socket on the thread that received it, skipping the writer loop's wake-up
+    /// (lower latency when fan-out is small). Larger fan-outs go through the writer loops, which
+    /// spread the sends over the cores and coalesce them. 0 turns direct writes off.
+    /// </summary>
+    public int DirectWriteMaxSubscribers { get; set; } = 8;
 }
 
 public sealed class HeartbeatOptions

@@ -48,6 +48,7 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         var outbound = options.Outbound;
         Range(errors, "Gateway:Outbound:MaxQueueBytes", outbound.MaxQueueBytes, 4 * 1024, 1024 * 1024 * 1024);
         Range(errors, "Gateway:Outbound:CloseTimeoutMs", outbound.CloseTimeoutMs, 100, 600_000);
+        Range(errors, "Gateway:Outbound:DirectWriteMaxSubscribers", outbound.DirectWriteMaxSubscribers, 0, 1_000_000);
         if (!Enum.IsDefined(outbound.SlowConsumerPolicy))
         {
             errors.Add("Gateway:Outbound:SlowConsumerPolicy must be Disconnect or DropOldest.");

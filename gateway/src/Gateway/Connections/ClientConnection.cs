@@ -96,17 +96,18 @@ internal sealed partial class ClientConnection : IDisposable
 
     public bool IsClosing => Volatile.Read(ref _closeCode) != 0;
 
-    /// <summary>Queues a frame this connection owns. Fan-out uses <see cref="Enqueue"/> with a shared frame.</summary>
-    public void Send(OutboundFrame frame) => Enqueue(frame);
+    /// <summary>Sends a frame this connection owns (a reply). Fan-out uses <see cref="Enqueue"/> with a shared frame.</summary>
+    public void Send(OutboundFrame frame) => Enqueue(frame, direct: true);
 
     /// <summary>
-    /// Sends a (possibly shared) frame, taking over one of its references: written at once on the
-    /// caller's thread when the connection is idle (see <see cref="WriteDirect"/>), otherwise queued
-    /// for the writer loop, applying the slow-consumer policy when the queue is full.
+    /// Sends a (possibly shared) frame, taking over one of its references. With
+    /// <paramref name="direct"/> it is written at once on the caller's thread when the connection
+    /// is idle (see <see cref="WriteDirect"/>); otherwise it is queued for the writer loop, applying
+    /// the slow-consumer policy when the queue is full.
     /// </summary>
-    public void Enqueue(OutboundFrame frame)
+    public void Enqueue(OutboundFrame frame, bool direct)
     {
-        if (Queue.TryBeginDirect())
+        if (direct && Queue.TryBeginDirect())
         {
             WriteDirect(frame);
             return;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using NATS.Client.Core;
@@ -15,7 +16,6 @@ internal sealed partial class NatsBus : IMessageBus
     private readonly NatsConnection _connection;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger<NatsBus> _logger;
-    private readonly Action<string, Exception> _onHandlerFailed;
 
     public NatsBus(IOptions<NatsOptions> options, IOptions<GatewayOptions> gateway, GatewayMetrics metrics, ILoggerFactory loggerFactory)
     {
@@ -36,7 +36,6 @@ internal sealed partial class NatsBus : IMessageBus
         _connection.MessageDropped += OnMessageDropped;
         _connection.ConnectionDisconnected += OnDisconnected;
         _connection.ConnectionOpened += OnOpened;
-        _onHandlerFailed = (subject, ex) => Log.HandlerFailed(_logger, subject, ex);
     }
 
     public string Kind => "nats";
@@ -61,8 +60,8 @@ internal sealed partial class NatsBus : IMessageBus
 
     public async Task<IAsyncDisposable> SubscribeAsync(string subject, IBusMessageHandler handler, CancellationToken cancellationToken)
     {
-        var sub = new InlineNatsSubscription(_connection, subject, handler, _onHandlerFailed);
-        await _connection.AddSubAsync(sub, cancellationToken);
+        var sub = await _connection.SubscribeCoreAsync<NatsMemoryOwner<byte>>(subject, cancellationToken: cancellationToken);
+        var pump = Task.Run(() => PumpAsync(sub, handler), CancellationToken.None);
 
         // A PING round trip proves the server has processed our SUB: anything published after
         // this returns reaches the subscription.
@@ -71,7 +70,7 @@ internal sealed partial class NatsBus : IMessageBus
             await _connection.PingAsync(cancellationToken);
         }
 
-        return sub;
+        return new Subscription(sub, pump);
     }
 
     public ValueTask PublishAsync(string subject, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
@@ -81,6 +80,22 @@ internal sealed partial class NatsBus : IMessageBus
     {
         _connection.MessageDropped -= OnMessageDropped;
         await _connection.DisposeAsync();
+    }
+
+    private async Task PumpAsync(INatsSub<NatsMemoryOwner<byte>> sub, IBusMessageHandler handler)
+    {
+        await foreach (var msg in sub.Msgs.ReadAllAsync())
+        {
+            using var data = msg.Data;
+            try
+            {
+                handler.OnMessage(msg.Subject, new ReadOnlySequence<byte>(data.Memory));
+            }
+            catch (Exception ex)
+            {
+                Log.HandlerFailed(_logger, msg.Subject, ex);
+            }
+        }
     }
 
     private ValueTask OnMessageDropped(object? sender, NatsMessageDroppedEventArgs args)
@@ -101,6 +116,15 @@ internal sealed partial class NatsBus : IMessageBus
         _metrics.NatsConnected.Set(1);
         Log.Connected(_logger, args.Message);
         return ValueTask.CompletedTask;
+    }
+
+    private sealed class Subscription(INatsSub<NatsMemoryOwner<byte>> sub, Task pump) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await sub.DisposeAsync();
+            await pump;
+        }
     }
 
     private static partial class Log

@@ -65,7 +65,7 @@ internal sealed class Subscriber(TopicEntry entry, ClientConnection connection, 
     }
 
     /// <summary>A live message of a durable topic (from the node's stream feed).</summary>
-    public void DeliverLive(OutboundFrame frame, ulong seq)
+    public void DeliverLive(OutboundFrame frame, ulong seq, bool direct)
     {
         lock (_lock)
         {
@@ -89,7 +89,7 @@ internal sealed class Subscriber(TopicEntry entry, ClientConnection connection, 
                 return;
             }
 
-            QueueIfNew(frame, seq);
+            QueueIfNew(frame, seq, direct);
         }
     }
 
@@ -98,7 +98,7 @@ internal sealed class Subscriber(TopicEntry entry, ClientConnection connection, 
     {
         lock (_lock)
         {
-            QueueIfNew(frame, seq);
+            QueueIfNew(frame, seq, direct: false);
         }
     }
 
@@ -114,7 +114,7 @@ internal sealed class Subscriber(TopicEntry entry, ClientConnection connection, 
 
             foreach (var (frame, seq) in _held)
             {
-                QueueIfNew(frame, seq);
+                QueueIfNew(frame, seq, direct: false);
             }
 
             _held = null;
@@ -131,12 +131,12 @@ internal sealed class Subscriber(TopicEntry entry, ClientConnection connection, 
         }
     }
 
-    private void QueueIfNew(OutboundFrame frame, ulong seq)
+    private void QueueIfNew(OutboundFrame frame, ulong seq, bool direct)
     {
         if (seq > _lastSeq && !_sealed)
         {
             _lastSeq = seq;
-            Connection.Enqueue(frame);
+            Connection.Enqueue(frame, direct);
         }
         else
         {

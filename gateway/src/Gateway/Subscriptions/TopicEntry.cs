@@ -18,11 +18,13 @@ internal sealed class TopicEntry : IBusMessageHandler, IDurableMessageHandler
     private readonly GatewayMetrics _metrics;
     private readonly int _maxPayloadBytes;
     private readonly int _subjectPrefixLength;
+    private readonly int _directWriteMaxSubscribers;
     private readonly byte[]? _exactHeader;
     private SubscriberList _subscribers = SubscriberList.Empty;
 
-    public TopicEntry(string key, bool durable, int subjectPrefixLength, int maxPayloadBytes, GatewayMetrics metrics)
+    public TopicEntry(string key, bool durable, int subjectPrefixLength, int maxPayloadBytes, int directWriteMaxSubscribers, GatewayMetrics metrics)
     {
+        _directWriteMaxSubscribers = directWriteMaxSubscribers;
         Key = key;
         Durable = durable;
         _metrics = metrics;
@@ -56,7 +58,10 @@ internal sealed class TopicEntry : IBusMessageHandler, IDurableMessageHandler
     /// <summary>
     /// Fan-out of a plain topic: validate once, encode once, queue the same frame on every
     /// subscriber. Measured with the loadtest fan-out scenario: one frame object plus one pooled
-    /// buffer per message, no allocation per subscriber.
+    /// buffer per message, no allocation per subscriber. A small fan-out writes into idle sockets
+    /// directly; a large one hands each frame to the writer loops: written directly on this one
+    /// thread, 1,000 subscribers at 1,000 msg/s managed only 412,000 deliveries/s with p50 8 s,
+    /// against 1 M/s and p50 ~12 ms through the writer loops (fan-out benchmark).
     /// </summary>
     public void OnMessage(string subject, in ReadOnlySequence<byte> payload)
     {
@@ -70,6 +75,7 @@ internal sealed class TopicEntry : IBusMessageHandler, IDurableMessageHandler
             ? ServerFrames.Message(_exactHeader, payload, subscribers.Count)
             : ServerFrames.Message(subject.AsSpan(_subjectPrefixLength), payload, subscribers.Count);
 
+        var direct = subscribers.Count <= _directWriteMaxSubscribers;
         var items = subscribers.Items;
         for (var i = 0; i < subscribers.Count; i++)
         {
@@ -80,7 +86,7 @@ internal sealed class TopicEntry : IBusMessageHandler, IDurableMessageHandler
             }
             else
             {
-                subscriber.Connection.Enqueue(frame);
+                subscriber.Connection.Enqueue(frame, direct);
             }
         }
     }
@@ -95,6 +101,7 @@ internal sealed class TopicEntry : IBusMessageHandler, IDurableMessageHandler
         }
 
         var frame = ServerFrames.MessageWithSeq(subject.AsSpan(_subjectPrefixLength), seq, payload, subscribers.Count);
+        var direct = subscribers.Count <= _directWriteMaxSubscribers;
         var items = subscribers.Items;
         for (var i = 0; i < subscribers.Count; i++)
         {
@@ -105,7 +112,7 @@ internal sealed class TopicEntry : IBusMessageHandler, IDurableMessageHandler
             }
             else
             {
-                subscriber.DeliverLive(frame, seq);
+                subscriber.DeliverLive(frame, seq, direct);
             }
         }
     }

@@ -25,6 +25,7 @@ internal sealed partial class TopicRegistry
     private readonly ILogger<TopicRegistry> _logger;
     private readonly string _subjectPrefix;
     private readonly int _maxPayloadBytes;
+    private readonly int _directWriteMaxSubscribers;
     private int _busSubscriptions;
 
     private readonly DurableTopics _durable;
@@ -41,6 +42,7 @@ internal sealed partial class TopicRegistry
         _logger = logger;
         _subjectPrefix = options.Value.SubjectPrefix + ".";
         _maxPayloadBytes = options.Value.Limits.MaxPayloadBytes;
+        _directWriteMaxSubscribers = options.Value.Outbound.DirectWriteMaxSubscribers;
         _stripes = new Lock[StripeCount];
         for (var i = 0; i < _stripes.Length; i++)
         {
@@ -72,7 +74,7 @@ internal sealed partial class TopicRegistry
         {
             if (!_entries.TryGetValue(key, out entry!))
             {
-                entry = new TopicEntry(key, _durable.IsDurable(key), _subjectPrefix.Length, _maxPayloadBytes, _metrics);
+                entry = new TopicEntry(key, _durable.IsDurable(key), _subjectPrefix.Length, _maxPayloadBytes, _directWriteMaxSubscribers, _metrics);
                 entry.BusSubscription = entry.Durable ? SubscribeDurableAsync(entry) : SubscribeAsync(entry);
                 _entries[key] = entry;
                 _metrics.Topics.Inc();
