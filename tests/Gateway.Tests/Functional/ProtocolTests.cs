@@ -131,6 +131,12 @@ public sealed class ProtocolTests(NatsFixture nats)
         Assert.Equal(1, await node.MetricAsync("gateway_messages_received_total", "source=\"bus\""));
         await WaitFor.ConditionAsync(async () => await node.MetricAsync("gateway_messages_delivered_total") == 1);
         Assert.Equal(1, await node.MetricAsync("gateway_delivery_latency_seconds_count"));
+
+        // The node runs in this test process: a forced collection must show in the GC metrics.
+        var before = await node.MetricAsync("gateway_process_gc_collections", "generation=\"2\"");
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+        Assert.True(await node.MetricAsync("gateway_process_gc_collections", "generation=\"2\"") >= before + 1);
+        Assert.True(await node.MetricAsync("gateway_process_gc_pause_seconds") > 0);
     }
 
     private static async Task<List<string>> TopicsUntilEnd(TestClient client, string end)

@@ -64,10 +64,20 @@ internal sealed class GatewayMetrics
         // Lets the load-test tool compute server allocations per delivered message from two scrapes.
         var allocated = factory.CreateGauge("gateway_process_allocated_bytes", "Bytes allocated on the managed heap since the process started (GC.GetTotalAllocatedBytes).");
         var cpu = factory.CreateGauge("gateway_process_cpu_seconds", "CPU time used by the process (user + system).");
+        var gcPause = factory.CreateGauge("gateway_process_gc_pause_seconds", "Time the process spent paused for garbage collection since it started (GC.GetTotalPauseDuration).");
+        var gcCollections = factory.CreateGauge("gateway_process_gc_collections", "Garbage collections since the process started, by generation.", "generation");
+        var generations = Enumerable.Range(0, GC.MaxGeneration + 1)
+            .Select(g => (Generation: g, Gauge: gcCollections.WithLabels(g.ToString(System.Globalization.CultureInfo.InvariantCulture))))
+            .ToArray();
         Registry.AddBeforeCollectCallback(() =>
         {
             allocated.Set(GC.GetTotalAllocatedBytes(precise: false));
             cpu.Set(Environment.CpuUsage.TotalTime.TotalSeconds);
+            gcPause.Set(GC.GetTotalPauseDuration().TotalSeconds);
+            foreach (var (generation, gauge) in generations)
+            {
+                gauge.Set(GC.CollectionCount(generation));
+            }
         });
     }
 
