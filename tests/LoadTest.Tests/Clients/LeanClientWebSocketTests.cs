@@ -1,0 +1,184 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using PubSubGateway.LoadTest.Clients;
+
+namespace PubSubGateway.LoadTest.Tests.Clients;
+
+/// <summary>
+/// The load tool's client WebSocket against .NET's own server-side WebSocket over a real loopback
+/// TCP connection: every payload length encoding, fragments, pings, masking and both close orders.
+/// </summary>
+public sealed class LeanClientWebSocketTests
+{
+    [Fact]
+    public async Task Reads_messages_of_every_length_encoding_and_fragmented_ones_in_order()
+    {
+        await using var pair = await SocketPair.OpenAsync(bufferSize: 4096);
+        var small = Message('a', 100);
+        var medium = Message('b', 300);
+        var large = Message('c', 70_000);
+        await pair.Server.SendAsync(small, WebSocketMessageType.Text, true, default);
+        await pair.Server.SendAsync(medium, WebSocketMessageType.Binary, true, default);
+        await pair.Server.SendAsync(large, WebSocketMessageType.Text, true, default);
+        await pair.Server.SendAsync(Encoding.UTF8.GetBytes("frag"), WebSocketMessageType.Text, false, default);
+        await pair.Server.SendAsync(Encoding.UTF8.GetBytes("ment"), WebSocketMessageType.Text, true, default);
+        await pair.Server.SendAsync(Array.Empty<byte>(), WebSocketMessageType.Text, true, default);
+
+        await AssertNextAsync(pair.Client, small, WebSocketMessageType.Text);
+        await AssertNextAsync(pair.Client, medium, WebSocketMessageType.Binary);
+        await AssertNextAsync(pair.Client, large, WebSocketMessageType.Text);
+        await AssertNextAsync(pair.Client, Encoding.UTF8.GetBytes("fragment"), WebSocketMessageType.Text);
+        await AssertNextAsync(pair.Client, [], WebSocketMessageType.Text);
+    }
+
+    [Fact]
+    public async Task Sends_masked_frames_the_server_reads_back()
+    {
+        await using var pair = await SocketPair.OpenAsync(bufferSize: 4096);
+        var payloads = new[] { Message('x', 10), Message('y', 1000), Message('z', 66_000) };
+        foreach (var payload in payloads)
+        {
+            await pair.Client.SendAsync(payload, WebSocketMessageType.Text, true, default);
+        }
+
+        foreach (var payload in payloads)
+        {
+            await AssertNextAsync(pair.Server, payload, WebSocketMessageType.Text);
+        }
+    }
+
+    [Fact]
+    public async Task Answers_pings_so_a_server_with_a_keep_alive_timeout_keeps_the_connection()
+    {
+        await using var pair = await SocketPair.OpenAsync(bufferSize: 4096, keepAlive: TimeSpan.FromMilliseconds(50));
+        var serverRead = ReceiveMessageAsync(pair.Server);
+
+        // The client answers pings while it reads, as every client of the tool does.
+        var clientRead = pair.Client.ReceiveAsync(new byte[16].AsMemory(), default).AsTask();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        // A ping unanswered for 200 ms would have aborted the server's socket by now (20 pings were due).
+        Assert.Equal(WebSocketState.Open, pair.Server.State);
+        Assert.False(serverRead.IsCompleted);
+        Assert.False(clientRead.IsCompleted);
+    }
+
+    [Fact]
+    public async Task Reports_the_server_close_and_completes_the_handshake()
+    {
+        await using var pair = await SocketPair.OpenAsync(bufferSize: 4096);
+        await pair.Server.CloseOutputAsync((WebSocketCloseStatus)4008, "slow consumer", default);
+
+        var result = await pair.Client.ReceiveAsync(new byte[16].AsMemory(), default);
+        Assert.Equal(WebSocketMessageType.Close, result.MessageType);
+        Assert.Equal((WebSocketCloseStatus)4008, pair.Client.CloseStatus);
+        Assert.Equal("slow consumer", pair.Client.CloseStatusDescription);
+        Assert.Equal(WebSocketState.CloseReceived, pair.Client.State);
+
+        await pair.Client.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", default);
+        Assert.Equal(WebSocketState.Closed, pair.Client.State);
+        var serverSide = await pair.Server.ReceiveAsync(new byte[16].AsMemory(), default);
+        Assert.Equal(WebSocketMessageType.Close, serverSide.MessageType);
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, pair.Server.CloseStatus);
+    }
+
+    [Fact]
+    public async Task Client_initiated_close_waits_for_the_server_answer()
+    {
+        await using var pair = await SocketPair.OpenAsync(bufferSize: 4096);
+        var serverClose = Task.Run(async () =>
+        {
+            var r = await pair.Server.ReceiveAsync(new byte[16].AsMemory(), default);
+            Assert.Equal(WebSocketMessageType.Close, r.MessageType);
+            await pair.Server.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "ok", default);
+        });
+
+        await pair.Client.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", default);
+        await serverClose;
+        Assert.Equal(WebSocketState.Closed, pair.Client.State);
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, pair.Client.CloseStatus);
+    }
+
+    [Fact]
+    public async Task A_connection_that_ends_without_a_close_frame_is_an_error_and_abort_ends_a_pending_read()
+    {
+        await using (var pair = await SocketPair.OpenAsync(bufferSize: 4096))
+        {
+            pair.Server.Abort();
+            await Assert.ThrowsAnyAsync<Exception>(async () => await pair.Client.ReceiveAsync(new byte[16].AsMemory(), default));
+        }
+
+        await using (var pair = await SocketPair.OpenAsync(bufferSize: 4096))
+        {
+            var pending = pair.Client.ReceiveAsync(new byte[16].AsMemory(), default).AsTask();
+            pair.Client.Abort();
+            var error = await Assert.ThrowsAnyAsync<Exception>(() => pending);
+            Assert.True(error is WebSocketException or IOException or ObjectDisposedException, error.GetType().Name);
+            Assert.Equal(WebSocketState.Aborted, pair.Client.State);
+        }
+    }
+
+    private static byte[] Message(char fill, int length) => Encoding.ASCII.GetBytes(new string(fill, length));
+
+    private static async Task AssertNextAsync(WebSocket socket, byte[] payload, WebSocketMessageType type)
+    {
+        var (received, receivedType) = await ReceiveMessageAsync(socket);
+        Assert.Equal(type, receivedType);
+        Assert.Equal(payload, received);
+    }
+
+    private static async Task<(byte[] Payload, WebSocketMessageType Type)> ReceiveMessageAsync(WebSocket socket)
+    {
+        var message = new MemoryStream();
+        var buffer = new byte[1000];
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer.AsMemory(), new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+            message.Write(buffer, 0, result.Count);
+            if (result.EndOfMessage)
+            {
+                return (message.ToArray(), result.MessageType);
+            }
+        }
+    }
+
+    /// <summary>A loopback TCP connection: .NET's server-side WebSocket on one end, <see cref="LeanClientWebSocket"/> on the other.</summary>
+    private sealed class SocketPair : IAsyncDisposable
+    {
+        private SocketPair(WebSocket server, LeanClientWebSocket client)
+        {
+            Server = server;
+            Client = client;
+        }
+
+        public WebSocket Server { get; }
+
+        public LeanClientWebSocket Client { get; }
+
+        public static async Task<SocketPair> OpenAsync(int bufferSize, TimeSpan? keepAlive = null)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var client = new TcpClient();
+            var accept = listener.AcceptTcpClientAsync();
+            await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
+            var accepted = await accept;
+            var server = WebSocket.CreateFromStream(accepted.GetStream(), new WebSocketCreationOptions
+            {
+                IsServer = true,
+                KeepAliveInterval = keepAlive ?? TimeSpan.Zero,
+                KeepAliveTimeout = keepAlive is null ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(200),
+            });
+            return new SocketPair(server, new LeanClientWebSocket(client.GetStream(), [], bufferSize, subProtocol: null));
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            Server.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
