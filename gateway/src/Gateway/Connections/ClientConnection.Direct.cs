@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using PubSubGateway.Protocol;
+
+namespace PubSubGateway.Connections;
+
+/// <summary>Direct writes: a frame for an idle connection written on the producer's thread.</summary>
+internal sealed partial class ClientConnection
+{
+    /// <summary>
+    /// Writes a frame straight into the socket's pipe while the writer loop is parked on an empty
+    /// queue. An idle connection's message then costs no writer wake-up: in the topics benchmark
+    /// (10,000 connections, one message every 2 s each) nearly every delivery takes this path,
+    /// which removed one thread-pool hop and its queueing delay from each. Busy connections keep
+    /// the writer loop and its batching, because their queue is rarely empty.
+    /// </summary>
+    private void WriteDirect(OutboundFrame frame)
+    {
+        ValueTask write = default;
+        var started = false;
+        try
+        {
+            started = _socket.State is WebSocketState.Open or WebSocketState.CloseReceived
+                && _stream.TryBeginDirectWrite(frame.Wire, out write);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        if (!started)
+        {
+            // Another write holds the socket, or the socket is closing: the writer loop decides.
+            Queue.EndDirect();
+            EnqueueForWriter(frame);
+            return;
+        }
+
+        if (write.IsCompleted)
+        {
+            EndDirectWrite(frame, Succeeded(write));
+        }
+        else
+        {
+            _ = EndDirectWriteAsync(frame, write);
+        }
+    }
+
+    private async Task EndDirectWriteAsync(OutboundFrame frame, ValueTask write)
+    {
+        var succeeded = false;
+        try
+        {
+            await write.ConfigureAwait(false);
+            succeeded = true;
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+        }
+
+        EndDirectWrite(frame, succeeded);
+    }
+
+    private static bool Succeeded(ValueTask completed)
+    {
+        try
+        {
+            completed.GetAwaiter().GetResult();
+            return true;
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    private void EndDirectWrite(OutboundFrame frame, bool succeeded)
+    {
+        if (succeeded && frame.IsMessage)
+        {
+            _metrics.DeliveryLatency.Observe(Stopwatch.GetElapsedTime(frame.Timestamp).TotalSeconds);
+            _metrics.Delivered.Inc();
+        }
+
+        frame.Release();
+        Queue.EndDirect();
+        if (!succeeded)
+        {
+            Abort();
+        }
+    }
+}
