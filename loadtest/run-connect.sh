@@ -48,7 +48,7 @@ for rep in $(seq 1 "$repeats"); do
       where=(--target nats-ws --url "ws://127.0.0.1:$peer_ws_port/" --nats "nats://127.0.0.1:$peer_port" --server-pid "$peer_pid")
     elif [[ "$target" == signalr ]]; then
       start_peer_signalr "$dir"
-      where=(--target signalr --url "ws://127.0.0.1:$sr_port/hub" --nats "nats://127.0.0.1:$nats_port" --server-pid "$sr_pid" --topic-prefix signalr)
+      where=(--target signalr --url "ws://127.0.0.1:$sr_port/hub" --nats "nats://127.0.0.1:$nats_port" --server-pid "$sr_pid")
     fi
     echo "== run $rep/$repeats: $target, $connections idle subscribed connections on $topics topic(s)" >&2
     loadtest_tool connect "${where[@]}" \

@@ -60,7 +60,7 @@ for rep in $(seq 1 "$repeats"); do
              ${GATEWAY_PROFILE:+--profiler "http://127.0.0.1:$gw_port/"})
     elif [[ "$target" == signalr ]]; then
       where=(--target signalr --url "ws://127.0.0.1:$sr_port/hub" --nats "nats://127.0.0.1:$nats_port"
-             --server-pid "$sr_pid" --broker-pid "$redis_pid" --topic-prefix signalr)
+             --server-pid "$sr_pid" --broker-pid "$redis_pid")
     else
       where=(--target nats-ws --url "ws://127.0.0.1:$peer_ws_port/" --nats "nats://127.0.0.1:$peer_port" --server-pid "$peer_pid")
     fi

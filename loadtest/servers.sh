@@ -9,7 +9,7 @@
 #   start_peer_nats_ws OUT_DIR → a second nats-server with its WebSocket listener (the peer the
 #                                gateway is compared with): peer_pid peer_port peer_ws_port
 #   start_peer_signalr OUT_DIR → redis-server + loadtest/SignalRPeer (fed from the gateway's NATS, only
-#                                subjects gw.topic.signalr.>: run its clients with --topic-prefix signalr):
+#                                subjects gw.topic.signalr.>, the tool's default topic prefix for --target signalr):
 #                                redis_pid sr_pid sr_port
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }

@@ -6,8 +6,8 @@ namespace PubSubGateway.SignalRPeer;
 
 /// <summary>
 /// Forwards every message on <c>gw.topic.signalr.&gt;</c> (<c>Nats:Subject</c>) to the SignalR
-/// group named after the topic. Only the load tool's SignalR runs publish there
-/// (<c>--topic-prefix signalr</c>): the peer shares nats-server with the gateway, and when it
+/// group named after the topic. Only the load tool's SignalR runs publish there (its default
+/// topic prefix for <c>--target signalr</c>): the peer shares nats-server with the gateway, and when it
 /// bridged all of <c>gw.topic.&gt;</c> it parsed and sent every message of the gateway's runs
 /// through Redis too, on the same 2 cores, while the gateway was being measured.
 /// </summary>

@@ -117,7 +117,7 @@ internal sealed record RunOptions
           --source-addresses N           spread clients over 127.0.0.2..N+1 (default: one per 20,000 clients)
           --connect-concurrency N        connections opened at once (default 64)
           --read-buffer B                per-client socket read buffer, 0 = none (default 16384)
-          --topic-prefix P               topics are P.t (fanout) or P.t0..P.tN (topics) (default bench)
+          --topic-prefix P               topics are P.t (fanout) or P.t0..P.tN (topics) (default bench; signalr for --target signalr)
           --json FILE                    write the result as JSON (with the time series)
           --chart FILE.html              write a self-contained HTML chart of p50/p90/p99/max latency and
                                          deliveries/s per interval (churn: connect→ack and connects/s)
@@ -135,12 +135,13 @@ internal sealed record RunOptions
         var churn = scenario == "churn";
         var soak = scenario == "soak";
         var subscribers = a.Int("subscribers", smoke ? 20 : 1000, 1, 1_000_000);
+        var target = a.String("target", "gateway");
         var options = new RunOptions
         {
             Scenario = scenario,
             Url = a.Uri("url", "ws://127.0.0.1:8080/ws", "ws") ?? new Uri("ws://127.0.0.1:8080/ws"),
             Publisher = a.String("publisher", "nats"),
-            Target = a.String("target", "gateway"),
+            Target = target,
             Nats = a.Uri("nats", "nats://127.0.0.1:4222", "nats") ?? new Uri("nats://127.0.0.1:4222"),
             HttpUrl = a.Uri("http-url", null, "http"),
             Metrics = a.Uri("metrics", null, "http"),
@@ -150,7 +151,8 @@ internal sealed record RunOptions
             Subscribers = subscribers,
             Topics = scenario == "topics" ? subscribers : a.Int("topics", 1, 1, subscribers),
             HoldSeconds = a.Number("hold", 5, 0, 3600),
-            TopicPrefix = a.String("topic-prefix", "bench"),
+            // The SignalR peer bridges only gw.topic.signalr.> (so it idles during other targets' runs).
+            TopicPrefix = a.String("topic-prefix", target == "signalr" ? "signalr" : "bench"),
             Rate = a.Number("rate", churn ? (smoke ? 50 : 0) : smoke ? 200 : 1000, churn ? 0 : 0.1, 10_000_000),
             DurationSeconds = a.Seconds("duration", smoke ? (soak ? 3 : 2) : soak ? 60 : 10, 0.1, 86_400),
             StayMinSeconds = a.Number("stay-min", smoke ? 0.05 : 0.5, 0, 3600),

@@ -36,4 +36,17 @@ public sealed class RunOptionsTests
         Assert.Null(options);
         Assert.Contains("--chart is for fanout, topics, soak and churn, not connect", errors);
     }
+
+    [Theory]
+    [InlineData("gateway", "bench")]
+    [InlineData("nats-ws", "bench")]
+    [InlineData("signalr", "signalr")]
+    public void The_topic_prefix_defaults_to_what_the_target_listens_on(string target, string prefix)
+    {
+        var (options, errors) = RunOptions.Parse("fanout", ["--target", target]);
+
+        Assert.True(options is not null, string.Join("; ", errors));
+        Assert.Equal(prefix, options.TopicPrefix);
+        Assert.Equal("other", RunOptions.Parse("fanout", ["--target", target, "--topic-prefix", "other"]).Options!.TopicPrefix);
+    }
 }

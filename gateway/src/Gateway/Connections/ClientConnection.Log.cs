@@ -18,5 +18,8 @@ internal sealed partial class ClientConnection
 
         [LoggerMessage(34, LogLevel.Warning, "Publishing to {Topic} failed", EventName = "PublishFailed")]
         public static partial void PublishFailed(ILogger logger, string topic, Exception exception);
+
+        [LoggerMessage(35, LogLevel.Debug, "Direct write failed ({ExceptionType}); aborting the connection", EventName = "DirectWriteFailed")]
+        public static partial void DirectWriteFailed(ILogger logger, string exceptionType);
     }
 }
