@@ -52,14 +52,16 @@ public sealed class LeanClientWebSocketTests
     [Fact]
     public async Task Answers_pings_so_a_server_with_a_keep_alive_timeout_keeps_the_connection()
     {
-        await using var pair = await SocketPair.OpenAsync(bufferSize: 4096, keepAlive: TimeSpan.FromMilliseconds(50));
+        // Timeout generous enough for a CI machine running three test assemblies at once: with 200 ms
+        // a thread-pool stall there once aborted a connection whose client did answer.
+        await using var pair = await SocketPair.OpenAsync(bufferSize: 4096, keepAlive: TimeSpan.FromMilliseconds(100));
         var serverRead = ReceiveMessageAsync(pair.Server);
 
         // The client answers pings while it reads, as every client of the tool does.
         var clientRead = pair.Client.ReceiveAsync(new byte[16].AsMemory(), default).AsTask();
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await Task.Delay(TimeSpan.FromSeconds(3));
 
-        // A ping unanswered for 200 ms would have aborted the server's socket by now (20 pings were due).
+        // A ping unanswered for 1 s would have aborted the server's socket by now (about 30 pings were due).
         Assert.Equal(WebSocketState.Open, pair.Server.State);
         Assert.False(serverRead.IsCompleted);
         Assert.False(clientRead.IsCompleted);
@@ -169,7 +171,7 @@ public sealed class LeanClientWebSocketTests
             {
                 IsServer = true,
                 KeepAliveInterval = keepAlive ?? TimeSpan.Zero,
-                KeepAliveTimeout = keepAlive is null ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(200),
+                KeepAliveTimeout = keepAlive is null ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(1),
             });
             return new SocketPair(server, new LeanClientWebSocket(client.GetStream(), [], bufferSize, subProtocol: null));
         }
