@@ -65,18 +65,22 @@ public sealed class SlowConsumerTests(NatsFixture nats)
     }
 
     [Theory]
-    [InlineData("8")]
-    [InlineData("0")]
-    public async Task A_client_that_pauses_under_the_cap_gets_every_message_in_order_with_or_without_direct_writes(string directWriteMaxSubscribers)
+    [InlineData("8", "true")]
+    [InlineData("0", "true")]
+    [InlineData("8", "false")]
+    public async Task A_client_that_pauses_under_the_cap_gets_every_message_in_order_with_or_without_direct_writes(string directWriteMaxSubscribers, string writeToSocket)
     {
         // Direct writes (idle socket, written on the producer's thread) give way to the writer loop
         // once the paused client's socket backs up; the queued frames must follow the direct ones.
+        // Back-pressure comes from the socket itself or, with WriteToSocket off, from Kestrel's pipe.
         await using var node = await GatewayNode.StartAsync(nats.Server.Url,
-            "--Gateway:Outbound:MaxQueueBytes", (4 * 1024 * 1024).ToString(), "--Gateway:Outbound:DirectWriteMaxSubscribers", directWriteMaxSubscribers);
+            "--Gateway:Outbound:MaxQueueBytes", (4 * 1024 * 1024).ToString(), "--Gateway:Outbound:DirectWriteMaxSubscribers", directWriteMaxSubscribers,
+            "--Gateway:Outbound:WriteToSocket", writeToSocket);
         var topic = NatsFixture.UniqueTopic("pause");
         var (reader, paused) = await SubscribeReaderAndStalledClientAsync(node, topic);
         await using var readerScope = reader;
         await using var pausedScope = paused;
+        Assert.All(node.Get<ConnectionManager>().Connections, c => Assert.Equal(writeToSocket == "true", c.WritesToSocket));
 
         var sent = await PublishUntilAsync(node, reader, topic, async () => await node.MetricAsync("gateway_outbound_queue_bytes") > 64 * 1024);
         paused.ResumeReading();

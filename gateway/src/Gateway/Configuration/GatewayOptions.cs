@@ -120,6 +120,13 @@ public sealed class OutboundOptions
     /// spread the sends over the cores and coalesce them. 0 turns direct writes off.
     /// </summary>
     public int DirectWriteMaxSubscribers { get; set; } = 8;
+
+    /// <summary>
+    /// An upgraded connection writes straight to its socket instead of through Kestrel's output
+    /// pipe (no copy into the pipe, no hop to Kestrel's I/O thread). Applies only when Kestrel's
+    /// socket transport exposes the socket and no TLS sits in between; false always uses the pipe.
+    /// </summary>
+    public bool WriteToSocket { get; set; } = true;
 }
 
 public sealed class HeartbeatOptions

@@ -47,6 +47,9 @@ internal sealed partial class ClientConnection : IDisposable
 
     public ClientIdentity Identity => _identity;
 
+    /// <summary>True when this connection's frames are written straight to its socket.</summary>
+    public bool WritesToSocket => _stream.WritesToSocket;
+
     /// <summary>
     /// The <c>reconnect</c> frame for a drain or rebalance, carrying for each durable subscription the
     /// last sequence queued to the client. Those subscriptions are sealed first, so nothing newer is

@@ -43,16 +43,17 @@ internal sealed class RawUpgradeMiddleware(ConnectionDelegate next, IServiceProv
         var services = _services!;
         try
         {
-            await WriteSwitchingProtocolsAsync(connection.Transport.Output, accepted.AcceptKey, accepted.SubProtocol, connection.ConnectionClosed);
+            var transport = new DuplexPipeStream(connection.Transport, WritableSocket(connection));
+            await transport.WriteAsync(SwitchingProtocols(accepted.AcceptKey, accepted.SubProtocol), connection.ConnectionClosed);
             services.Metrics.RawHandshakes.Inc();
-            var stream = new UpgradedStream(new DuplexPipeStream(connection.Transport));
+            var stream = new UpgradedStream(transport);
             using var socket = WebSocketEndpoint.CreateSocket(stream, accepted.SubProtocol, services.Options.Heartbeat);
             using var client = new ClientConnection(socket, stream, services, accepted.Identity);
             await client.RunAsync(connection.ConnectionClosed);
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ConnectionResetException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ConnectionResetException or ObjectDisposedException)
         {
-            // The peer left during the handshake.
+            // The peer left during the handshake (Kestrel disposes the socket once it has gone).
         }
         finally
         {
@@ -260,7 +261,24 @@ internal sealed class RawUpgradeMiddleware(ConnectionDelegate next, IServiceProv
             : null;
     }
 
-    private static async ValueTask WriteSwitchingProtocolsAsync(PipeWriter output, string acceptKey, string? subProtocol, CancellationToken cancellationToken)
+    /// <summary>
+    /// The connection's socket when the upgraded stream may write to it directly: Kestrel's socket
+    /// transport with nothing (TLS) between the socket and this middleware. Null otherwise, and the
+    /// stream writes to the output pipe (so too with <c>Gateway:Outbound:WriteToSocket</c> false).
+    /// </summary>
+    private System.Net.Sockets.Socket? WritableSocket(ConnectionContext connection)
+    {
+        if (!_services!.Options.Outbound.WriteToSocket
+            || connection.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>() is not null
+            || connection.Features.Get<Microsoft.AspNetCore.Http.Features.ITlsConnectionFeature>() is not null)
+        {
+            return null;
+        }
+
+        return connection.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()?.Socket;
+    }
+
+    private static byte[] SwitchingProtocols(string acceptKey, string? subProtocol)
     {
         var head = new StringBuilder(160)
             .Append("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: ")
@@ -272,7 +290,7 @@ internal sealed class RawUpgradeMiddleware(ConnectionDelegate next, IServiceProv
         }
 
         head.Append("\r\n");
-        await output.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()), cancellationToken);
+        return Encoding.ASCII.GetBytes(head.ToString());
     }
 
     private sealed record Accepted(ClientIdentity Identity, string? SubProtocol, string Ip, string AcceptKey);

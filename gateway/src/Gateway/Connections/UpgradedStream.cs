@@ -6,9 +6,10 @@ namespace PubSubGateway.Connections;
 /// Wraps the upgraded Kestrel stream under a connection's WebSocket. Two jobs:
 /// <list type="bullet">
 /// <item>Write coalescing. Between <see cref="BeginBatch"/> and <see cref="EndBatchAsync"/> the
-/// frames ManagedWebSocket writes are gathered in one pooled buffer and reach Kestrel as a single
-/// write and flush. The writer loop batches whatever is queued, so a busy connection costs one
-/// flush (and roughly one send syscall) per batch instead of one per frame, and the per-frame send
+/// frames ManagedWebSocket writes are gathered in one pooled buffer and reach the socket (or
+/// Kestrel's pipe, see <see cref="DuplexPipeStream"/>) as a single write. The writer loop batches
+/// whatever is queued, so a busy connection costs one send syscall per batch instead of one per
+/// frame, and the per-frame send
 /// path never waits on the socket — under back-pressure it used to allocate a state-machine box,
 /// a Task and two flush boxes per frame (loadtest allocation profile, 1,000 subscribers at
 /// 1,500 msg/s).</item>
@@ -29,6 +30,9 @@ internal sealed class UpgradedStream(Stream inner) : Stream
     private int _batchLength;
     private bool _batching;
     private int _disposed;
+
+    /// <summary>True when the transport underneath writes straight to the socket (see <see cref="DuplexPipeStream"/>).</summary>
+    public bool WritesToSocket => inner is DuplexPipeStream { WritesToSocket: true };
 
     /// <summary>Bytes gathered in the current batch.</summary>
     public int BatchedBytes => Volatile.Read(ref _batchLength);
@@ -112,10 +116,10 @@ internal sealed class UpgradedStream(Stream inner) : Stream
     /// socket (the writer loop is parked, so nothing is being batched). Returns false, having done
     /// nothing, when another write (a ping, a close) is under way; the caller then queues the frame.
     /// Otherwise <paramref name="write"/> is the write: almost always already completed, because
-    /// Kestrel's pipe takes the bytes and hands the send to its I/O thread; pending only while the
-    /// pipe is over its pause threshold, and the socket stays claimed until then.
+    /// the kernel (or Kestrel's pipe) takes the bytes at once; pending only while the socket's send
+    /// buffer (or the pipe) is full, and the socket stays claimed until then.
     /// </summary>
-    public bool TryBeginDirectWrite(ReadOnlyMemory<byte> frame, out ValueTask write)
+    public bool TryBeginDirectWrite(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken, out ValueTask write)
     {
         if (!_writeLock.Wait(0))
         {
@@ -125,7 +129,7 @@ internal sealed class UpgradedStream(Stream inner) : Stream
 
         try
         {
-            write = inner.WriteAsync(frame);
+            write = inner.WriteAsync(frame, cancellationToken);
         }
         catch (Exception ex)
         {
