@@ -81,8 +81,7 @@ internal sealed partial class ClientConnection
     {
         if (succeeded && frame.IsMessage)
         {
-            _metrics.DeliveryLatency.Observe(Stopwatch.GetElapsedTime(frame.Timestamp).TotalSeconds);
-            _metrics.Delivered.Inc();
+            _metrics.Deliveries.Record(frame.Timestamp);
         }
 
         frame.Release();

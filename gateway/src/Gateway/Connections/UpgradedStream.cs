@@ -1,18 +1,14 @@
-using System.Diagnostics;
-
 namespace PubSubGateway.Connections;
 
 /// <summary>
 /// Wraps the upgraded Kestrel stream under a connection's WebSocket. Two jobs:
 /// <list type="bullet">
-/// <item>Write coalescing. Between <see cref="BeginBatch"/> and <see cref="EndBatchAsync"/> the
-/// frames ManagedWebSocket writes are gathered in one pooled buffer and reach the socket (or
-/// Kestrel's pipe, see <see cref="DuplexPipeStream"/>) as a single write. The writer loop batches
-/// whatever is queued, so a busy connection costs one send syscall per batch instead of one per
-/// frame, and the per-frame send
-/// path never waits on the socket — under back-pressure it used to allocate a state-machine box,
-/// a Task and two flush boxes per frame (loadtest allocation profile, 1,000 subscribers at
-/// 1,500 msg/s).</item>
+/// <item>One write at a time. The connection's writer loop sends whole batches of frames under
+/// the <see cref="WriteGate"/> (<see cref="EnterWriteAsync"/>, <see cref="WriteHeldAsync"/>,
+/// <see cref="ExitWrite"/>), a direct write takes it only when it is free
+/// (<see cref="TryBeginDirectWrite"/>), and ManagedWebSocket's own frames (pings, pongs, close)
+/// wait for it in <see cref="WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/>. Every frame
+/// is complete when it is written, so frames never interleave.</item>
 /// <item>When ManagedWebSocket aborts itself right after sending a close frame (it does so for
 /// invalid UTF-8, 1007), the transport is torn down a little later instead of at once, so the peer
 /// reads the close frame before the TCP reset that closing with unread input causes.</item>
@@ -20,96 +16,21 @@ namespace PubSubGateway.Connections;
 /// </summary>
 internal sealed class UpgradedStream(Stream inner) : Stream
 {
-    /// <summary>A batch is written out once it holds this much (the writer loop stops adding then).</summary>
-    public const int BatchBytes = 32 * 1024;
-
     private static readonly TimeSpan DisposeDelay = TimeSpan.FromMilliseconds(250);
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly Lock _batchLock = new();
-    private byte[]? _batch;
-    private int _batchLength;
-    private bool _batching;
+    private readonly WriteGate _gate = new();
     private int _disposed;
 
     /// <summary>True when the transport underneath writes straight to the socket (see <see cref="DuplexPipeStream"/>).</summary>
     public bool WritesToSocket => inner is DuplexPipeStream { WritesToSocket: true };
 
-    /// <summary>Bytes gathered in the current batch.</summary>
-    public int BatchedBytes => Volatile.Read(ref _batchLength);
+    /// <summary>Takes the socket for a batch: usually at once, else after the control frame being written.</summary>
+    public ValueTask EnterWriteAsync(CancellationToken cancellationToken) => _gate.EnterAsync(cancellationToken);
 
-    /// <summary>From now on writes are gathered, not sent, until <see cref="EndBatchAsync"/>.</summary>
-    public void BeginBatch()
-    {
-        lock (_batchLock)
-        {
-            _batching = true;
-        }
-    }
+    /// <summary>Writes while holding the socket (between <see cref="EnterWriteAsync"/> and <see cref="ExitWrite"/>).</summary>
+    public ValueTask WriteHeldAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken) => inner.WriteAsync(buffer, cancellationToken);
 
-    /// <summary>
-    /// Adds a complete, already framed WebSocket frame to the current batch (between
-    /// <see cref="BeginBatch"/> and <see cref="EndBatchAsync"/>). ManagedWebSocket's own frames
-    /// (pings, close) are whole frames too, so the two never interleave inside a frame.
-    /// </summary>
-    public void AppendFrame(ReadOnlySpan<byte> frame)
-    {
-        lock (_batchLock)
-        {
-            Debug.Assert(_batching, "AppendFrame outside a batch");
-            Append(frame);
-        }
-    }
-
-    /// <summary>
-    /// Sends everything gathered since <see cref="BeginBatch"/> as one write. With
-    /// <paramref name="keepBuffer"/> (more frames are already queued) the pooled buffer stays with
-    /// the connection for the next batch: under back-pressure a thousand busy connections each hold
-    /// one, and renting afresh per batch missed the pool and allocated (41 B per delivery at 2 M
-    /// deliveries/s in the fan-out benchmark).
-    /// </summary>
-    public async ValueTask EndBatchAsync(bool keepBuffer, CancellationToken cancellationToken)
-    {
-        byte[]? batch;
-        int length;
-        lock (_batchLock)
-        {
-            _batching = false;
-            batch = _batch;
-            length = _batchLength;
-            _batch = null;
-            _batchLength = 0;
-        }
-
-        if (batch is null)
-        {
-            return;
-        }
-
-        var returned = false;
-        try
-        {
-            if (length > 0)
-            {
-                await WriteInnerAsync(batch.AsMemory(0, length), cancellationToken);
-            }
-
-            lock (_batchLock)
-            {
-                if (keepBuffer && _batch is null)
-                {
-                    _batch = batch;
-                    returned = true;
-                }
-            }
-        }
-        finally
-        {
-            if (!returned)
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(batch);
-            }
-        }
-    }
+    /// <summary>Gives the socket back (to a waiting control frame, if any).</summary>
+    public void ExitWrite() => _gate.Exit();
 
     /// <summary>
     /// Starts writing one whole frame now, on the caller's thread, when no other write holds the
@@ -121,7 +42,7 @@ internal sealed class UpgradedStream(Stream inner) : Stream
     /// </summary>
     public bool TryBeginDirectWrite(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken, out ValueTask write)
     {
-        if (!_writeLock.Wait(0))
+        if (!_gate.TryEnter())
         {
             write = default;
             return false;
@@ -133,24 +54,24 @@ internal sealed class UpgradedStream(Stream inner) : Stream
         }
         catch (Exception ex)
         {
-            _writeLock.Release();
+            _gate.Exit();
             write = ValueTask.FromException(ex);
             return true;
         }
 
         if (write.IsCompleted)
         {
-            _writeLock.Release();
+            _gate.Exit();
         }
         else
         {
-            write = ReleaseAfterAsync(write);
+            write = ExitAfterAsync(write);
         }
 
         return true;
     }
 
-    private async ValueTask ReleaseAfterAsync(ValueTask write)
+    private async ValueTask ExitAfterAsync(ValueTask write)
     {
         try
         {
@@ -158,26 +79,8 @@ internal sealed class UpgradedStream(Stream inner) : Stream
         }
         finally
         {
-            _writeLock.Release();
+            _gate.Exit();
         }
-    }
-
-    /// <summary>Returns a kept batch buffer to the pool (the connection went idle or is closing).</summary>
-    public void ReleaseBuffer()
-    {
-        byte[]? batch;
-        lock (_batchLock)
-        {
-            if (_batching || _batch is null)
-            {
-                return;
-            }
-
-            batch = _batch;
-            _batch = null;
-        }
-
-        System.Buffers.ArrayPool<byte>.Shared.Return(batch);
     }
 
     public override bool CanRead => true;
@@ -200,18 +103,18 @@ internal sealed class UpgradedStream(Stream inner) : Stream
 
     public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    /// <summary>ManagedWebSocket's own frames: written once the socket is free.</summary>
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        lock (_batchLock)
+        await _gate.EnterAsync(cancellationToken);
+        try
         {
-            if (_batching)
-            {
-                Append(buffer.Span);
-                return ValueTask.CompletedTask;
-            }
+            await inner.WriteAsync(buffer, cancellationToken);
         }
-
-        return WriteInnerAsync(buffer, cancellationToken);
+        finally
+        {
+            _gate.Exit();
+        }
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -220,40 +123,6 @@ internal sealed class UpgradedStream(Stream inner) : Stream
     public override void Flush() => inner.Flush();
 
     public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-    /// <summary>Writes to Kestrel; one writer at a time (the batch flush and a control frame may race).</summary>
-    private async ValueTask WriteInnerAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
-    {
-        await _writeLock.WaitAsync(cancellationToken);
-        try
-        {
-            await inner.WriteAsync(buffer, cancellationToken);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
-
-    /// <summary>Caller holds <see cref="_batchLock"/>.</summary>
-    private void Append(ReadOnlySpan<byte> bytes)
-    {
-        var needed = _batchLength + bytes.Length;
-        if (_batch is null || needed > _batch.Length)
-        {
-            var bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(needed, BatchBytes + 1024));
-            if (_batch is not null)
-            {
-                _batch.AsSpan(0, _batchLength).CopyTo(bigger);
-                System.Buffers.ArrayPool<byte>.Shared.Return(_batch);
-            }
-
-            _batch = bigger;
-        }
-
-        bytes.CopyTo(_batch.AsSpan(_batchLength));
-        _batchLength = needed;
-    }
 
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 

@@ -52,11 +52,15 @@ internal sealed class GatewayMetrics
             dropped.WithLabels("too_large"), dropped.WithLabels("nats_pending"),
         ];
 
-        Delivered = factory.CreateCounter("gateway_messages_delivered_total", "Message frames written to client sockets.");
-        DeliveryLatency = factory.CreateHistogram(
-            "gateway_delivery_latency_seconds",
-            "Time from a message reaching this node to its frame being written to a client socket.",
-            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
+        var latencyBuckets = Histogram.ExponentialBuckets(0.0001, 2, 16);
+        Deliveries = new DeliveryRecorder(
+            factory.CreateCounter("gateway_messages_delivered_total", "Message frames written to client sockets."),
+            factory.CreateHistogram(
+                "gateway_delivery_latency_seconds",
+                "Time from a message reaching this node to its frame being written to a client socket.",
+                new HistogramConfiguration { Buckets = latencyBuckets }),
+            latencyBuckets);
+        Registry.AddBeforeCollectCallback(Deliveries.Flush);
         ProtocolErrors = factory.CreateCounter("gateway_protocol_errors_total", "Error frames sent to clients, by code.", "code");
         OutboundQueueBytes = factory.CreateGauge("gateway_outbound_queue_bytes", "Bytes queued for client sockets and not yet written, over all connections.");
         OutboundQueuePeakBytes = factory.CreateGauge("gateway_outbound_queue_peak_bytes", "Largest number of bytes ever queued for one connection.");
@@ -101,9 +105,8 @@ internal sealed class GatewayMetrics
 
     public Gauge NatsConnected { get; }
 
-    public Counter Delivered { get; }
-
-    public Histogram DeliveryLatency { get; }
+    /// <summary>Delivered frames and their latency (written to Prometheus at each scrape).</summary>
+    public DeliveryRecorder Deliveries { get; }
 
     public Counter ProtocolErrors { get; }
 
