@@ -14,6 +14,8 @@ internal sealed class LatencySeries(LatencyRecorder recorder, long startTimestam
     private readonly long _start = startTimestamp;
     private readonly List<LatencyPoint> _points = [];
     private long _last = startTimestamp;
+    private TimeSpan _lastGcPause = GC.GetTotalPauseDuration();
+    private int _lastGcCollections = GcCollections();
 
     public IReadOnlyList<LatencyPoint> Points => _points;
 
@@ -34,6 +36,8 @@ internal sealed class LatencySeries(LatencyRecorder recorder, long startTimestam
     {
         var seconds = Stopwatch.GetElapsedTime(_last, now).TotalSeconds;
         var empty = h.TotalCount == 0;
+        var gcPause = GC.GetTotalPauseDuration();
+        var gcCollections = GcCollections();
         var point = new LatencyPoint(
             Stopwatch.GetElapsedTime(_start, now).TotalSeconds,
             seconds,
@@ -42,9 +46,24 @@ internal sealed class LatencySeries(LatencyRecorder recorder, long startTimestam
             empty ? double.NaN : h.GetValueAtPercentile(50) / 1000.0,
             empty ? double.NaN : h.GetValueAtPercentile(90) / 1000.0,
             empty ? double.NaN : h.GetValueAtPercentile(99) / 1000.0,
-            empty ? double.NaN : h.GetMaxValue() / 1000.0);
+            empty ? double.NaN : h.GetMaxValue() / 1000.0,
+            (gcPause - _lastGcPause).TotalMilliseconds,
+            gcCollections - _lastGcCollections);
         _points.Add(point);
         _last = now;
+        _lastGcPause = gcPause;
+        _lastGcCollections = gcCollections;
         return point;
+    }
+
+    private static int GcCollections()
+    {
+        var total = 0;
+        for (var generation = 0; generation <= GC.MaxGeneration; generation++)
+        {
+            total += GC.CollectionCount(generation);
+        }
+
+        return total;
     }
 }

@@ -124,4 +124,17 @@ public sealed class LatencySeriesTests
         Assert.Equal(2, series.Points.Count);
         Assert.Equal(recorder.Total().TotalCount, series.Points.Sum(p => p.Count));
     }
+
+    [Fact]
+    public void Each_interval_counts_the_load_tools_own_garbage_collections()
+    {
+        var series = new LatencySeries(new LatencyRecorder(stripes: 1), Stopwatch.GetTimestamp());
+        series.Sample(Stopwatch.GetTimestamp());
+        GC.Collect();
+        GC.Collect();
+        var withCollections = series.Sample(Stopwatch.GetTimestamp());
+
+        Assert.True(withCollections.ClientGcCollections >= 2, $"{withCollections.ClientGcCollections} collections");
+        Assert.True(withCollections.ClientGcPauseMs > 0);
+    }
 }
