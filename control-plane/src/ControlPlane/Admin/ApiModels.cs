@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using PubSubGateway.Cluster;
 using PubSubGateway.ControlPlane.Registry;
 
 namespace PubSubGateway.ControlPlane.Admin;
@@ -46,20 +47,6 @@ internal sealed record RebalanceResult(
     [property: JsonPropertyName("tolerance")] double Tolerance,
     [property: JsonPropertyName("window_ms")] int WindowMs,
     [property: JsonPropertyName("moves")] IReadOnlyList<ShedPlan> Moves);
-
-/// <summary>Command sent to a node over NATS and its reply (same shape as the node's <c>Cluster/ClusterMessages.cs</c>).</summary>
-internal sealed record NodeCommand(
-    [property: JsonPropertyName("cmd")] string Cmd,
-    [property: JsonPropertyName("deadline_ms")] int? DeadlineMs = null,
-    [property: JsonPropertyName("count")] int? Count = null,
-    [property: JsonPropertyName("window_ms")] int? WindowMs = null);
-
-internal sealed record NodeCommandReply(
-    [property: JsonPropertyName("ok")] bool Ok,
-    [property: JsonPropertyName("state")] string State,
-    [property: JsonPropertyName("error")] string? Error,
-    [property: JsonPropertyName("message")] string? Message,
-    [property: JsonPropertyName("shedding")] int? Shedding);
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ApiError))]

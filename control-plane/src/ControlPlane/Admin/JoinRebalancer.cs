@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;
+using PubSubGateway.Cluster;
 using PubSubGateway.ControlPlane.Configuration;
 using PubSubGateway.ControlPlane.Registry;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using NATS.Client.Core;
+using PubSubGateway.Cluster;
 using PubSubGateway.ControlPlane.Configuration;
 using PubSubGateway.ControlPlane.Registry;
 

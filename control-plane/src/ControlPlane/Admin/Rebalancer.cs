@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using PubSubGateway.Cluster;
 using PubSubGateway.ControlPlane.Configuration;
 using PubSubGateway.ControlPlane.Observability;
 using PubSubGateway.ControlPlane.Registry;

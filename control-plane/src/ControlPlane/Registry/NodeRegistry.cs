@@ -6,6 +6,7 @@ using Microsoft.Extensions.Primitives;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;
+using PubSubGateway.Cluster;
 using PubSubGateway.ControlPlane.Configuration;
 
 namespace PubSubGateway.ControlPlane.Registry;

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using PubSubGateway.Cluster;
 
 namespace PubSubGateway.ControlPlane.Registry;
 

@@ -2,35 +2,6 @@ using System.Text.Json.Serialization;
 
 namespace PubSubGateway.Cluster;
 
-/// <summary>One node's entry in the <c>gateway-nodes</c> bucket (key = node id), rewritten every heartbeat.</summary>
-internal sealed record NodeHeartbeat(
-    [property: JsonPropertyName("id")] string Id,
-    [property: JsonPropertyName("url")] string? Url,
-    [property: JsonPropertyName("state")] string State,
-    [property: JsonPropertyName("connections")] int Connections,
-    [property: JsonPropertyName("subscriptions")] long Subscriptions,
-    [property: JsonPropertyName("topics")] long Topics,
-    [property: JsonPropertyName("version")] string Version,
-    [property: JsonPropertyName("started_at")] DateTimeOffset StartedAt,
-    [property: JsonPropertyName("heartbeat_at")] DateTimeOffset HeartbeatAt,
-    [property: JsonPropertyName("heartbeat_ms")] int HeartbeatMs,
-    [property: JsonPropertyName("control_subject")] string ControlSubject);
-
-/// <summary>A control command: <c>drain</c> (optional <c>deadline_ms</c>), <c>undrain</c>, <c>shed</c> (<c>count</c>, optional <c>window_ms</c>).</summary>
-internal sealed record NodeCommand(
-    [property: JsonPropertyName("cmd")] string? Cmd,
-    [property: JsonPropertyName("deadline_ms")] int? DeadlineMs,
-    [property: JsonPropertyName("count")] int? Count,
-    [property: JsonPropertyName("window_ms")] int? WindowMs);
-
-/// <summary>Reply to a command: <c>ok</c>, the node's state after it, and an error code (<c>wrong_state</c>, <c>bad_request</c>) when not ok.</summary>
-internal sealed record NodeCommandReply(
-    [property: JsonPropertyName("ok")] bool Ok,
-    [property: JsonPropertyName("state")] string State,
-    [property: JsonPropertyName("error")] string? Error = null,
-    [property: JsonPropertyName("message")] string? Message = null,
-    [property: JsonPropertyName("shedding")] int? Shedding = null);
-
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(NodeHeartbeat))]
 [JsonSerializable(typeof(NodeCommand))]
