@@ -11,8 +11,9 @@ namespace PubSubGateway.Connections;
 /// <summary>
 /// One client WebSocket: a read loop that parses and answers frames (<c>ClientConnection.Receive.cs</c>,
 /// <c>ClientConnection.Ops.cs</c>) and a single writer loop that drains the connection's
-/// <see cref="OutboundQueue"/>. Every send goes through the queue, so frames keep their order and a
-/// slow socket never blocks fan-out.
+/// <see cref="OutboundQueue"/>. A frame either goes through the queue or, while the writer is
+/// parked on an empty queue, is written directly (<c>ClientConnection.Direct.cs</c>); the queue
+/// decides which, so frames keep their order and a slow socket never blocks fan-out.
 /// </summary>
 internal sealed partial class ClientConnection : IDisposable
 {
