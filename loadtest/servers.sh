@@ -3,9 +3,10 @@
 #   start_servers OUT_DIR [extra gateway settings...]  → sets nats_pid nats_port gw_pid gw_port
 #   The per-IP connection limit is lifted: all load comes from a few loopback addresses.
 #   GATEWAY_DURABLE=1: nats-server with JetStream and every topic durable on the gateway
+#                      (Gateway:Durable:Patterns ">"), to compare durable with plain fan-out.
 #   GATEWAY_ARGS="--Key value ...": extra gateway settings (e.g. "--Gateway:RawHandshake false")
 #   GATEWAY_ENV="VAR=value ...": environment for the gateway process only (e.g. "DOTNET_gcServer=1")
-#                      (Gateway:Durable:Patterns ">"), to compare durable with plain fan-out.
+#   LOADTEST_ENV="VAR=value ...": environment for the load tool only (every target's runs alike)
 #   start_peer_nats_ws OUT_DIR → a second nats-server with its WebSocket listener (the peer the
 #                                gateway is compared with): peer_pid peer_port peer_ws_port
 #   start_peer_signalr OUT_DIR → redis-server + loadtest/SignalRPeer (fed from the gateway's NATS, only
@@ -98,4 +99,4 @@ start_peer_signalr() {
   echo "peer SignalR pid $sr_pid :$sr_port, redis pid $redis_pid :$redis_port" >&2
 }
 
-loadtest_tool() { dotnet loadtest/LoadTest/bin/Release/net10.0/LoadTest.dll "$@"; }
+loadtest_tool() { env ${LOADTEST_ENV:-} dotnet loadtest/LoadTest/bin/Release/net10.0/LoadTest.dll "$@"; }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text;
 
@@ -46,6 +47,7 @@ internal sealed class LeanClientWebSocket : WebSocket
         _buffer = new byte[Math.Max(bufferSize, leftover.Length + 256)];
         leftover.CopyTo(_buffer);
         _count = leftover.Length;
+        LastReadTimestamp = Stopwatch.GetTimestamp();
     }
 
     public override WebSocketCloseStatus? CloseStatus => _closeStatus;
@@ -55,6 +57,50 @@ internal sealed class LeanClientWebSocket : WebSocket
     public override WebSocketState State => _state;
 
     public override string? SubProtocol => _subProtocol;
+
+    /// <summary>
+    /// <see cref="Stopwatch"/> timestamp of the moment the last read from the socket returned: when
+    /// every frame that read completed reached this process. Clients time messages by it, so a
+    /// frame's latency does not include the client's work on the frames before it in the same read.
+    /// </summary>
+    public long LastReadTimestamp { get; private set; }
+
+    /// <summary>
+    /// Hands every whole message already buffered to <paramref name="receiver"/>, reading from the
+    /// socket first if there is none; answers pings on the way. One call per socket read instead of
+    /// one <see cref="ReceiveAsync(Memory{byte}, CancellationToken)"/> per message, and the payload is
+    /// not copied: at 1 M deliveries/s the per-message receive state machine, copy and clock read were
+    /// 9 % of the client's CPU (perf). Returns false once the server's close frame has arrived.
+    /// Messages must come unfragmented (the gateway and the peers never fragment); don't mix with
+    /// <see cref="ReceiveAsync(Memory{byte}, CancellationToken)"/> in the middle of a message.
+    /// </summary>
+    public async ValueTask<bool> ReceiveBufferedAsync(IFrameReceiver receiver, CancellationToken cancellationToken)
+    {
+        if (_inDataFrame)
+        {
+            throw new InvalidOperationException("ReceiveBufferedAsync called in the middle of a message read with ReceiveAsync");
+        }
+
+        while (true)
+        {
+            var stop = DeliverBuffered(receiver, out var delivered, out var control);
+            switch (stop)
+            {
+                case BufferedStop.Close:
+                    return false;
+                case BufferedStop.Ping:
+                    await SendFrameAsync(0x8A, control, cancellationToken);
+                    continue;
+            }
+
+            if (delivered > 0)
+            {
+                return true;
+            }
+
+            await FillAsync(cancellationToken);
+        }
+    }
 
     public override async ValueTask<ValueWebSocketReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
@@ -204,6 +250,60 @@ internal sealed class LeanClientWebSocket : WebSocket
         _sendLock.Dispose();
     }
 
+    private enum BufferedStop
+    {
+        NeedMore,
+        Ping,
+        Close,
+    }
+
+    /// <summary>Delivers whole buffered messages until the buffer runs out or a control frame needs the caller.</summary>
+    private BufferedStop DeliverBuffered(IFrameReceiver receiver, out int delivered, out byte[] control)
+    {
+        delivered = 0;
+        control = [];
+        while (TryReadHeader(out var headerLength))
+        {
+            var first = _buffer[_offset];
+            var opcode = first & 0x0F;
+            var length = PayloadLength(_buffer.AsSpan(_offset, headerLength));
+            if (opcode >= 0x8 && length > MaxControlPayload)
+            {
+                throw new WebSocketException($"control frame with a {length}-byte payload");
+            }
+
+            if (_count - headerLength < length)
+            {
+                return BufferedStop.NeedMore;
+            }
+
+            var payload = _buffer.AsSpan(_offset + headerLength, (int)length);
+            _offset += headerLength + (int)length;
+            _count -= headerLength + (int)length;
+            switch (opcode)
+            {
+                case 0x1 or 0x2 when (first & 0x80) != 0:
+                    receiver.OnFrame(payload, LastReadTimestamp);
+                    delivered++;
+                    break;
+                case 0x0 or 0x1 or 0x2:
+                    throw new WebSocketException("fragmented message: ReceiveBufferedAsync takes whole messages only");
+                case 0x8:
+                    OnCloseFrame(payload);
+                    return BufferedStop.Close;
+                case 0x9:
+                    control = payload.ToArray();
+                    return BufferedStop.Ping;
+                case 0xA:
+                    break;
+                default:
+                    throw new WebSocketException($"unknown opcode {opcode}");
+            }
+        }
+
+        return BufferedStop.NeedMore;
+    }
+
     /// <summary>True when a whole frame header is buffered; its length in <paramref name="headerLength"/>.</summary>
     private bool TryReadHeader(out int headerLength)
     {
@@ -295,6 +395,7 @@ internal sealed class LeanClientWebSocket : WebSocket
         }
 
         _count += read;
+        LastReadTimestamp = Stopwatch.GetTimestamp();
     }
 
     /// <summary>Sends one masked frame (RFC 6455 §5.3: every client frame is masked).</summary>
@@ -344,4 +445,12 @@ internal sealed class LeanClientWebSocket : WebSocket
             ArrayPool<byte>.Shared.Return(frame);
         }
     }
+}
+
+/// <summary>Takes the messages <see cref="LeanClientWebSocket.ReceiveBufferedAsync"/> finds buffered.</summary>
+internal interface IFrameReceiver
+{
+    /// <param name="payload">The message; valid only during the call.</param>
+    /// <param name="receivedAt"><see cref="Stopwatch"/> timestamp of the read that completed it.</param>
+    void OnFrame(ReadOnlySpan<byte> payload, long receivedAt);
 }

@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text;
 using PubSubGateway.LoadTest.Payloads;
@@ -68,6 +67,7 @@ internal sealed partial class SubscriberClient
 
         _pending += result.Count;
         var consumed = _protocol == ClientProtocol.SignalR ? ParseSignalR(_buffer.AsSpan(0, _pending)) : ParseNats(_buffer.AsSpan(0, _pending));
+        FlushReceived();
         if (consumed > 0)
         {
             _buffer.AsSpan(consumed, _pending - consumed).CopyTo(_buffer);
@@ -86,7 +86,7 @@ internal sealed partial class SubscriberClient
     private int ParseNats(ReadOnlySpan<byte> data)
     {
         var consumed = 0;
-        var now = Stopwatch.GetTimestamp();
+        var now = ReceivedAt();
         while (true)
         {
             var rest = data[consumed..];

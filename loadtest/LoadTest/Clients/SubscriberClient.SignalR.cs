@@ -34,7 +34,7 @@ internal sealed partial class SubscriberClient
     private int ParseSignalR(ReadOnlySpan<byte> data)
     {
         var consumed = 0;
-        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var now = ReceivedAt();
         while (true)
         {
             var rest = data[consumed..];

@@ -12,8 +12,11 @@ namespace PubSubGateway.LoadTest.Clients;
 /// (<c>SubscriberClient.Nats.cs</c>), or SignalR's JSON hub protocol (<c>SubscriberClient.SignalR.cs</c>):
 /// the peers the gateway is compared with.
 /// </summary>
-internal sealed partial class SubscriberClient : IAsyncDisposable
+internal sealed partial class SubscriberClient : IAsyncDisposable, IFrameReceiver
 {
+    // Latencies of the messages of one socket read, recorded (and counted) together when the read is done.
+    private const int LatencyBatch = 64;
+
     private readonly WebSocket _socket;
     private readonly ClientProtocol _protocol;
     private readonly string _subjectPrefix;
@@ -21,6 +24,9 @@ internal sealed partial class SubscriberClient : IAsyncDisposable
     private readonly int _stripe;
     private readonly SequenceTracker _sequences;
     private byte[] _buffer;
+    private readonly long[] _pendingLatency = new long[LatencyBatch];
+    private int _pendingCount;
+    private long _pendingLastReceive;
     private long _received;
     private long _lastReceive;
     private Task? _loop;
@@ -99,6 +105,7 @@ internal sealed partial class SubscriberClient : IAsyncDisposable
             if (BenchPayload.IsMessage(frame))
             {
                 OnMessage(frame);
+                FlushReceived();
                 continue;
             }
 
@@ -143,6 +150,16 @@ internal sealed partial class SubscriberClient : IAsyncDisposable
     {
         try
         {
+            if (_socket is LeanClientWebSocket lean)
+            {
+                while (await lean.ReceiveBufferedAsync(this, cancellationToken))
+                {
+                    FlushReceived();
+                }
+
+                return;
+            }
+
             var length = 0;
             while (true)
             {
@@ -163,12 +180,8 @@ internal sealed partial class SubscriberClient : IAsyncDisposable
                     continue;
                 }
 
-                var frame = _buffer.AsSpan(0, length);
-                if (BenchPayload.IsMessage(frame))
-                {
-                    OnMessage(frame);
-                }
-
+                OnMessage(_buffer.AsSpan(0, length));
+                FlushReceived();
                 length = 0;
             }
         }
@@ -178,12 +191,25 @@ internal sealed partial class SubscriberClient : IAsyncDisposable
         }
     }
 
+    void IFrameReceiver.OnFrame(ReadOnlySpan<byte> payload, long receivedAt)
+    {
+        if (BenchPayload.IsMessage(payload) && BenchPayload.TryRead(payload, out var seq, out var timestamp))
+        {
+            Record(seq, timestamp, receivedAt);
+        }
+    }
+
+    /// <summary>
+    /// When the bytes just parsed reached this process: the time of the socket read that completed
+    /// them (every frame of a read gets the same time, for the gateway and the peers alike).
+    /// </summary>
+    private long ReceivedAt() => _socket is LeanClientWebSocket lean ? lean.LastReadTimestamp : Stopwatch.GetTimestamp();
+
     private void OnMessage(ReadOnlySpan<byte> frame)
     {
-        var now = Stopwatch.GetTimestamp();
-        if (BenchPayload.TryRead(frame, out var seq, out var timestamp))
+        if (BenchPayload.IsMessage(frame) && BenchPayload.TryRead(frame, out var seq, out var timestamp))
         {
-            Record(seq, timestamp, now);
+            Record(seq, timestamp, ReceivedAt());
         }
     }
 
@@ -196,9 +222,26 @@ internal sealed partial class SubscriberClient : IAsyncDisposable
         }
 
         _sequences.Record(seq);
-        _latency.Record(_stripe, now - timestamp);
-        Volatile.Write(ref _lastReceive, now);
-        Volatile.Write(ref _received, _received + 1);
+        _pendingLatency[_pendingCount++] = now - timestamp;
+        _pendingLastReceive = now;
+        if (_pendingCount == LatencyBatch)
+        {
+            FlushReceived();
+        }
+    }
+
+    /// <summary>Records the latencies of the messages parsed since the last call, then counts them as received.</summary>
+    private void FlushReceived()
+    {
+        if (_pendingCount == 0)
+        {
+            return;
+        }
+
+        _latency.Record(_stripe, _pendingLatency.AsSpan(0, _pendingCount));
+        Volatile.Write(ref _lastReceive, _pendingLastReceive);
+        Volatile.Write(ref _received, _received + _pendingCount);
+        _pendingCount = 0;
     }
 
     private async Task<byte[]> ReceiveFrameAsync(CancellationToken cancellationToken)

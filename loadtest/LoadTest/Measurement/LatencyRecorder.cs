@@ -25,13 +25,22 @@ internal sealed class LatencyRecorder
     public LatencyRecorder(int stripes) => _stripes = Enumerable.Range(0, Math.Max(1, stripes)).Select(_ => new Stripe()).ToArray();
 
     /// <summary>Records a latency given in <see cref="Stopwatch"/> ticks.</summary>
-    public void Record(int stripe, long ticks)
+    public void Record(int stripe, long ticks) => Record(stripe, new ReadOnlySpan<long>(in ticks));
+
+    /// <summary>
+    /// Records latencies given in <see cref="Stopwatch"/> ticks under one stripe lock: clients pass
+    /// all the messages of one socket read at once (one lock per message was 2.6 % of the client's
+    /// CPU at 1 M deliveries/s, perf).
+    /// </summary>
+    public void Record(int stripe, ReadOnlySpan<long> ticks)
     {
-        var micros = Math.Clamp(ticks * 1_000_000 / Stopwatch.Frequency, 1, HighestMicros);
         var s = _stripes[stripe % _stripes.Length];
         lock (s.Lock)
         {
-            s.Active.RecordValue(micros);
+            foreach (var t in ticks)
+            {
+                s.Active.RecordValue(Math.Clamp(t * 1_000_000 / Stopwatch.Frequency, 1, HighestMicros));
+            }
         }
     }
 

@@ -6,7 +6,7 @@ namespace PubSubGateway.LoadTest.Payloads;
 /// <summary>
 /// The JSON a publisher sends: <c>{"seq":N,"ts":T,"pad":"xxx…"}</c> padded to a fixed size. <c>ts</c> is a
 /// <see cref="Stopwatch"/> timestamp of this process (publisher and clients share the clock, so
-/// latency is end-to-end: publish call → frame parsed by the client). Warm-up messages carry a
+/// latency is end-to-end: publish call → the client's socket read that completed the frame). Warm-up messages carry a
 /// negative <c>seq</c> and are neither counted nor timed.
 /// </summary>
 internal static class BenchPayload

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
@@ -122,6 +123,55 @@ public sealed class LeanClientWebSocketTests
         }
     }
 
+    [Fact]
+    public async Task Buffered_receive_hands_over_whole_messages_of_every_length_with_the_read_time_and_answers_pings()
+    {
+        await using var pair = await SocketPair.OpenAsync(bufferSize: 256, keepAlive: TimeSpan.FromMilliseconds(100));
+        var sent = new[] { Message('a', 100), Message('b', 300), Message('c', 70_000), [], Message('d', 5) };
+        var sendStart = Stopwatch.GetTimestamp();
+        foreach (var payload in sent)
+        {
+            await pair.Server.SendAsync(payload, WebSocketMessageType.Text, true, default);
+        }
+
+        var receiver = new CollectingReceiver();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (receiver.Messages.Count < sent.Length)
+        {
+            Assert.True(await pair.Client.ReceiveBufferedAsync(receiver, timeout.Token));
+        }
+
+        // Each message carries the time of the socket read that completed it: after the sends began, not before the call returned.
+        var returned = Stopwatch.GetTimestamp();
+        Assert.All(receiver.ReceivedAt, at => Assert.InRange(at, sendStart, returned));
+
+        Assert.Equal(sent, receiver.Messages);
+
+        // The server pings every 100 ms and aborts after 1 s without a pong: reading on keeps it open.
+        var serverRead = ReceiveMessageAsync(pair.Server);
+        var reading = pair.Client.ReceiveBufferedAsync(receiver, timeout.Token).AsTask();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(WebSocketState.Open, pair.Server.State);
+        Assert.False(reading.IsCompleted);
+
+        await pair.Server.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", default);
+        Assert.False(await reading);
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, pair.Client.CloseStatus);
+        Assert.Equal(sent.Length, receiver.Messages.Count);
+        _ = serverRead;
+    }
+
+    [Fact]
+    public async Task Buffered_receive_refuses_fragmented_messages()
+    {
+        await using var pair = await SocketPair.OpenAsync(bufferSize: 4096);
+        await pair.Server.SendAsync(Encoding.UTF8.GetBytes("frag"), WebSocketMessageType.Text, false, default);
+        await pair.Server.SendAsync(Encoding.UTF8.GetBytes("ment"), WebSocketMessageType.Text, true, default);
+
+        var error = await Assert.ThrowsAsync<WebSocketException>(async () => await pair.Client.ReceiveBufferedAsync(new CollectingReceiver(), default));
+        Assert.Contains("fragmented", error.Message);
+    }
+
     private static byte[] Message(char fill, int length) => Encoding.ASCII.GetBytes(new string(fill, length));
 
     private static async Task AssertNextAsync(WebSocket socket, byte[] payload, WebSocketMessageType type)
@@ -143,6 +193,19 @@ public sealed class LeanClientWebSocketTests
             {
                 return (message.ToArray(), result.MessageType);
             }
+        }
+    }
+
+    private sealed class CollectingReceiver : IFrameReceiver
+    {
+        public List<byte[]> Messages { get; } = [];
+
+        public List<long> ReceivedAt { get; } = [];
+
+        public void OnFrame(ReadOnlySpan<byte> payload, long receivedAt)
+        {
+            Messages.Add(payload.ToArray());
+            ReceivedAt.Add(receivedAt);
         }
     }
 
