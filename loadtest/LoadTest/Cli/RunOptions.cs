@@ -44,6 +44,13 @@ internal sealed record RunOptions
 
     public double WarmupSeconds { get; init; } = 1;
 
+    /// <summary>
+    /// Longest warm-up: past <see cref="WarmupSeconds"/>, warming goes on until the JIT of the tool and
+    /// of --server-pid is quiet (<see cref="Measurement.JitActivity"/>), at most this long. At or below
+    /// <see cref="WarmupSeconds"/>: a fixed warm-up.
+    /// </summary>
+    public double WarmupMaxSeconds { get; init; } = 30;
+
     public double DrainTimeoutSeconds { get; init; } = 15;
 
     /// <summary>How long the connect scenario holds its connections before measuring.</summary>
@@ -103,6 +110,9 @@ internal sealed record RunOptions
                                          churn: background publishing to the topic, default 0 = none)
           --duration S                   seconds of measured publishing (default 10)
           --warmup S                     seconds of unmeasured publishing first (default 1)
+          --warmup-max S                 then go on warming up until the JIT of this tool and of --server-pid has
+                                         been quiet for 1 s, at most S seconds in all (default 30; smoke 0;
+                                         at or below --warmup: a fixed warm-up)
           --payload B                    payload size in bytes, >= 64 (default 128)
           --topics K                     connect: spread the connections over K topics (default 1)
           --hold S                       connect: hold the connections this long before measuring (default 5)
@@ -159,6 +169,7 @@ internal sealed record RunOptions
             StayMaxSeconds = a.Number("stay-max", smoke ? 0.3 : 2, 0, 3600),
             IntervalSeconds = a.Seconds("interval", soak && !smoke ? 10 : 1, 0.1, 3600),
             WarmupSeconds = a.Number("warmup", smoke ? 0.5 : 1, 0, 600),
+            WarmupMaxSeconds = a.Number("warmup-max", smoke ? 0 : 30, 0, 600),
             DrainTimeoutSeconds = a.Number("drain-timeout", 15, 0.1, 600),
             PayloadBytes = a.Int("payload", 128, Payloads.BenchPayload.MinimumBytes, 1024 * 1024),
             ConnectConcurrency = a.Int("connect-concurrency", 64, 1, 10_000),

@@ -13,12 +13,20 @@ namespace PubSubGateway.LoadTest.Publishing;
 internal sealed class PacedPublisher(IBenchPublisher publisher, IReadOnlyList<string> topics, int payloadBytes)
 {
     private long _sent;
+    private long _warmupSent;
     private volatile bool _stopRequested;
+    private volatile bool _warmupEndRequested;
 
     public long Sent => Volatile.Read(ref _sent);
 
     /// <summary>Ends a running <see cref="RunAsync(double, long, CancellationToken)"/> after the message in flight; <see cref="Sent"/> is then exact.</summary>
     public void Stop() => _stopRequested = true;
+
+    /// <summary>Warm-up messages published by the last <see cref="RunWarmupAsync"/>.</summary>
+    public long WarmupSent => Volatile.Read(ref _warmupSent);
+
+    /// <summary>Ends a running <see cref="RunWarmupAsync"/> at the next multiple of the topic count, so every topic got as many warm-up messages.</summary>
+    public void EndWarmup() => _warmupEndRequested = true;
 
     /// <summary>Warm-up messages carry seq -1, -2, … and are not counted by clients.</summary>
     public Task RunWarmupAsync(double rate, long count, CancellationToken cancellationToken) =>
@@ -38,8 +46,23 @@ internal sealed class PacedPublisher(IBenchPublisher publisher, IReadOnlyList<st
         var buffer = new byte[payloadBytes];
         var start = Stopwatch.GetTimestamp();
         long sent = 0;
+        if (warmup)
+        {
+            _warmupEndRequested = false;
+            Volatile.Write(ref _warmupSent, 0);
+        }
+
         while (sent < count && !_stopRequested)
         {
+            if (warmup && _warmupEndRequested)
+            {
+                count = Math.Min(count, (sent + topics.Count - 1) / topics.Count * topics.Count);
+                if (sent >= count)
+                {
+                    break;
+                }
+            }
+
             cancellationToken.ThrowIfCancellationRequested();
             var due = Math.Min(count, (long)(Stopwatch.GetElapsedTime(start).TotalSeconds * rate) + 1);
             while (sent < due)
@@ -54,10 +77,7 @@ internal sealed class PacedPublisher(IBenchPublisher publisher, IReadOnlyList<st
                 }
 
                 sent++;
-                if (!warmup)
-                {
-                    Volatile.Write(ref _sent, sent);
-                }
+                Volatile.Write(ref warmup ? ref _warmupSent : ref _sent, sent);
             }
 
             if (sent < count && !_stopRequested)

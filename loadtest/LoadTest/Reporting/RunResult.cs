@@ -30,6 +30,12 @@ internal sealed record RunResult
 
     public required double ConnectSeconds { get; init; }
 
+    /// <summary>Seconds of unmeasured publishing before the measured window (see --warmup-max).</summary>
+    public double WarmupSeconds { get; init; }
+
+    /// <summary>True if the warm-up ended because the JIT of the tool and server went quiet, false if --warmup-max ended it, null for a fixed warm-up.</summary>
+    public bool? WarmupJitQuiet { get; init; }
+
     public required long Published { get; init; }
 
     /// <summary>Messages per second the publisher achieved (<see cref="Published"/> over its publishing time).</summary>

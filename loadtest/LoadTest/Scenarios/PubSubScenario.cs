@@ -39,7 +39,7 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
             await using var publisher = CreatePublisher();
             await publisher.StartAsync(cancellationToken);
             var paced = new PacedPublisher(publisher, topics, options.PayloadBytes);
-            await WarmUpAsync(paced, clients, cancellationToken);
+            var warmup = await WarmUpAsync(paced, clients, cancellationToken);
             latency.Reset();
 
             if (options.Profiler is not null)
@@ -98,6 +98,8 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
                 TargetRate = options.Rate,
                 DurationSeconds = options.DurationSeconds,
                 ConnectSeconds = connectSeconds,
+                WarmupSeconds = warmup.Seconds,
+                WarmupJitQuiet = warmup.JitQuiet,
                 Published = options.TotalMessages,
                 PublishRate = options.TotalMessages / publishSeconds,
                 ExpectedDeliveries = expectedTotal,
@@ -158,17 +160,33 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
         ? new HttpBenchPublisher(options.HttpBase)
         : new NatsBenchPublisher(options.Nats.ToString(), options.SubjectPrefix);
 
-    /// <summary>Unmeasured traffic first: JIT, tiered compilation and pools settle before the "before" scrape.</summary>
-    internal async Task WarmUpAsync(PacedPublisher paced, SubscriberClient[] clients, CancellationToken cancellationToken)
+    /// <summary>
+    /// Unmeasured traffic first: JIT, tiered compilation and pools settle before the "before" scrape.
+    /// After --warmup seconds it goes on, up to --warmup-max, until the tiered-compilation workers of
+    /// the tool and of the server have been quiet for a second. Then it waits for every warm-up
+    /// delivery.
+    /// </summary>
+    internal async Task<WarmupOutcome> WarmUpAsync(PacedPublisher paced, SubscriberClient[] clients, CancellationToken cancellationToken)
     {
-        var count = (long)(options.Rate * options.WarmupSeconds / options.Topics) * options.Topics;
-        if (count == 0)
+        var longest = Math.Max(options.WarmupSeconds, options.WarmupMaxSeconds);
+        var maxCount = (long)(options.Rate * longest / options.Topics) * options.Topics;
+        if ((long)(options.Rate * options.WarmupSeconds / options.Topics) == 0)
         {
-            return;
+            return new WarmupOutcome(0, JitQuiet: null);
         }
 
-        await paced.RunWarmupAsync(options.Rate, count, cancellationToken);
-        var expected = count / options.Topics * clients.Length;
+        var started = Stopwatch.GetTimestamp();
+        var publishing = paced.RunWarmupAsync(options.Rate, maxCount, cancellationToken);
+        bool? quiet = null;
+        if (longest > options.WarmupSeconds)
+        {
+            quiet = await WaitForQuietJitAsync(publishing, cancellationToken);
+            paced.EndWarmup();
+        }
+
+        await publishing;
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var expected = paced.WarmupSent / options.Topics * clients.Length;
         var deadline = Stopwatch.GetTimestamp() + (long)(options.DrainTimeoutSeconds * Stopwatch.Frequency);
         while (clients.Sum(c => c.WarmupReceived) < expected && Stopwatch.GetTimestamp() < deadline)
         {
@@ -176,6 +194,41 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
         }
 
         await Task.Delay(200, cancellationToken);
+        var outcome = new WarmupOutcome(seconds, quiet);
+        Write(quiet switch
+        {
+            true => $"warm-up {seconds:0.0} s (JIT quiet)",
+            false => $"warm-up {seconds:0.0} s (JIT still compiling at --warmup-max)",
+            null => $"warm-up {seconds:0.0} s",
+        });
+        return outcome;
+    }
+
+    /// <summary>After --warmup seconds, samples the compilation workers every second until one second passes quietly; false if the warm-up publishing ends first.</summary>
+    private async Task<bool> WaitForQuietJitAsync(Task publishing, CancellationToken cancellationToken)
+    {
+        // At most 2 % of a core compiling in a second, per process: two /proc ticks. Sporadic
+        // tier-ups go on for minutes in a busy .NET process; the start-up storm is 10-40 %.
+        const double MaxBusyFraction = 0.02;
+        var jit = JitActivity.ForToolAnd(options.ServerPid);
+        await Task.WhenAny(publishing, Task.Delay(TimeSpan.FromSeconds(options.WarmupSeconds), cancellationToken));
+        var before = jit.Sample();
+        var at = Stopwatch.GetTimestamp();
+        while (!publishing.IsCompleted)
+        {
+            await Task.WhenAny(publishing, Task.Delay(TimeSpan.FromSeconds(1), cancellationToken));
+            var after = jit.Sample();
+            var now = Stopwatch.GetTimestamp();
+            if (!publishing.IsCompleted && JitActivity.Quiet(before, after, Stopwatch.GetElapsedTime(at, now).TotalSeconds, MaxBusyFraction))
+            {
+                return true;
+            }
+
+            before = after;
+            at = now;
+        }
+
+        return false;
     }
 
     internal async Task<bool> DrainAsync(SubscriberClient[] clients, CancellationToken cancellationToken)
@@ -283,3 +336,6 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
 
     private void Write(string line) => progress.WriteLine(line);
 }
+
+/// <summary>How long the warm-up published, and whether the JIT went quiet (null: a fixed warm-up).</summary>
+internal readonly record struct WarmupOutcome(double Seconds, bool? JitQuiet);

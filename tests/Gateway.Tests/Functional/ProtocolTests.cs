@@ -137,6 +137,16 @@ public sealed class ProtocolTests(NatsFixture nats)
         GC.Collect(2, GCCollectionMode.Forced, blocking: true);
         Assert.True(await node.MetricAsync("gateway_process_gc_collections", "generation=\"2\"") >= before + 1);
         Assert.True(await node.MetricAsync("gateway_process_gc_pause_seconds") > 0);
+
+        // Compiling a method this process has never run shows in the JIT metrics.
+        var compiled = await node.MetricAsync("gateway_process_jit_compiled_methods");
+        var method = new System.Reflection.Emit.DynamicMethod("Fresh", typeof(int), Type.EmptyTypes);
+        var il = method.GetILGenerator();
+        il.Emit(System.Reflection.Emit.OpCodes.Ldc_I4, 42);
+        il.Emit(System.Reflection.Emit.OpCodes.Ret);
+        Assert.Equal(42, ((Func<int>)method.CreateDelegate(typeof(Func<int>)))());
+        Assert.True(await node.MetricAsync("gateway_process_jit_compiled_methods") > compiled);
+        Assert.True(await node.MetricAsync("gateway_process_jit_seconds") > 0);
     }
 
     private static async Task<List<string>> TopicsUntilEnd(TestClient client, string end)

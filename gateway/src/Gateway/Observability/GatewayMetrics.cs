@@ -70,6 +70,8 @@ internal sealed class GatewayMetrics
         var cpu = factory.CreateGauge("gateway_process_cpu_seconds", "CPU time used by the process (user + system).");
         var gcPause = factory.CreateGauge("gateway_process_gc_pause_seconds", "Time the process spent paused for garbage collection since it started (GC.GetTotalPauseDuration).");
         var gcCollections = factory.CreateGauge("gateway_process_gc_collections", "Garbage collections since the process started, by generation.", "generation");
+        var jitMethods = factory.CreateGauge("gateway_process_jit_compiled_methods", "Methods the JIT has compiled since the process started, tier-ups included (JitInfo.GetCompiledMethodCount): still rising means code is still being tiered up.");
+        var jitSeconds = factory.CreateGauge("gateway_process_jit_seconds", "Time spent compiling (JitInfo.GetCompilationTime).");
         var generations = Enumerable.Range(0, GC.MaxGeneration + 1)
             .Select(g => (Generation: g, Gauge: gcCollections.WithLabels(g.ToString(System.Globalization.CultureInfo.InvariantCulture))))
             .ToArray();
@@ -78,6 +80,8 @@ internal sealed class GatewayMetrics
             allocated.Set(GC.GetTotalAllocatedBytes(precise: false));
             cpu.Set(Environment.CpuUsage.TotalTime.TotalSeconds);
             gcPause.Set(GC.GetTotalPauseDuration().TotalSeconds);
+            jitMethods.Set(System.Runtime.JitInfo.GetCompiledMethodCount());
+            jitSeconds.Set(System.Runtime.JitInfo.GetCompilationTime().TotalSeconds);
             foreach (var (generation, gauge) in generations)
             {
                 gauge.Set(GC.CollectionCount(generation));
