@@ -41,7 +41,23 @@ internal sealed class ConnectionManager : IDisposable
 
     public int Count => _connections.Count;
 
-    public IEnumerable<ClientConnection> Connections => _connections.Values;
+    /// <summary>
+    /// Every open connection, enumerated without a snapshot: <see cref="ConcurrentDictionary{TKey, TValue}.Values"/>
+    /// takes every lock of the dictionary and copies the values into a new array each time (10,000
+    /// connections: 80 KB; 19,000: a 152 KB large-object-heap array), which the once-a-second
+    /// sweep did on every node (13 % of the bytes the gateway allocated in the `topics` benchmark,
+    /// GatewayProfiler). Callers that need a stable set copy it themselves.
+    /// </summary>
+    public IEnumerable<ClientConnection> Connections
+    {
+        get
+        {
+            foreach (var (_, connection) in _connections)
+            {
+                yield return connection;
+            }
+        }
+    }
 
     /// <summary>Takes a slot under the node, per-IP and per-user limits; release it with <see cref="Release"/>.</summary>
     public AdmissionResult TryAdmit(string ip, string? user)
@@ -99,7 +115,7 @@ internal sealed class ConnectionManager : IDisposable
     public (long Queued, long Peak) QueueBytes()
     {
         long queued = 0, peak = Volatile.Read(ref _retiredPeakQueueBytes);
-        foreach (var connection in _connections.Values)
+        foreach (var (_, connection) in _connections)
         {
             queued += connection.Queue.Bytes;
             peak = Math.Max(peak, connection.Queue.PeakBytes);
@@ -114,7 +130,7 @@ internal sealed class ConnectionManager : IDisposable
     {
         var now = DateTimeOffset.UtcNow;
         var nowTicks = Environment.TickCount64;
-        foreach (var connection in _connections.Values)
+        foreach (var (_, connection) in _connections)
         {
             connection.CheckDeadlines(now, nowTicks, _limits.IdleTimeoutMs);
         }
