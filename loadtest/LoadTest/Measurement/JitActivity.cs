@@ -7,7 +7,7 @@ namespace PubSubGateway.LoadTest.Measurement;
 /// this process and of the server under test, from <c>/proc/&lt;pid&gt;/task/*/stat</c>. A .NET
 /// process under new load keeps re-compiling its hot methods for seconds: on the 2-core benchmark
 /// machine, at 1 M deliveries/s, the gateway's worker used 10–40 % of a core for about 6 s and the
-/// tool's own up to 22 %, and every run whose measured window began inside that time had a p99 of
+/// tool's own up to 24 %, and every run whose measured window began inside that time had a p99 of
 /// 100–1,000 ms in its first seconds (BENCHMARKS.md). A process with no such thread (nats-server)
 /// counts as quiet.
 /// </summary>
