@@ -137,6 +137,9 @@ public sealed class ProtocolTests(NatsFixture nats)
         GC.Collect(2, GCCollectionMode.Forced, blocking: true);
         Assert.True(await node.MetricAsync("gateway_process_gc_collections", "generation=\"2\"") >= before + 1);
         Assert.True(await node.MetricAsync("gateway_process_gc_pause_seconds") > 0);
+        GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+        Assert.True(await node.MetricAsync("gateway_process_gc_last_ephemeral_pause_seconds") > 0);
+        Assert.True(await node.MetricAsync("gateway_process_gc_last_ephemeral_promoted_bytes") >= 0);
 
         // Compiling a method this process has never run shows in the JIT metrics.
         var compiled = await node.MetricAsync("gateway_process_jit_compiled_methods");

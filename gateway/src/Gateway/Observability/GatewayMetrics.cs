@@ -70,6 +70,9 @@ internal sealed class GatewayMetrics
         var cpu = factory.CreateGauge("gateway_process_cpu_seconds", "CPU time used by the process (user + system).");
         var gcPause = factory.CreateGauge("gateway_process_gc_pause_seconds", "Time the process spent paused for garbage collection since it started (GC.GetTotalPauseDuration).");
         var gcCollections = factory.CreateGauge("gateway_process_gc_collections", "Garbage collections since the process started, by generation.", "generation");
+        var lastPause = factory.CreateGauge("gateway_process_gc_last_ephemeral_pause_seconds", "Pause of the last gen0/gen1 collection (GC.GetGCMemoryInfo(GCKind.Ephemeral)).");
+        var lastPromoted = factory.CreateGauge("gateway_process_gc_last_ephemeral_promoted_bytes", "Bytes that survived the last gen0/gen1 collection.");
+        var lastPinned = factory.CreateGauge("gateway_process_gc_last_ephemeral_pinned_objects", "Pinned objects the last gen0/gen1 collection found.");
         var jitMethods = factory.CreateGauge("gateway_process_jit_compiled_methods", "Methods the JIT has compiled since the process started, tier-ups included (JitInfo.GetCompiledMethodCount): still rising means code is still being tiered up.");
         var jitSeconds = factory.CreateGauge("gateway_process_jit_seconds", "Time spent compiling (JitInfo.GetCompilationTime).");
         var generations = Enumerable.Range(0, GC.MaxGeneration + 1)
@@ -80,6 +83,14 @@ internal sealed class GatewayMetrics
             allocated.Set(GC.GetTotalAllocatedBytes(precise: false));
             cpu.Set(Environment.CpuUsage.TotalTime.TotalSeconds);
             gcPause.Set(GC.GetTotalPauseDuration().TotalSeconds);
+            var ephemeral = GC.GetGCMemoryInfo(GCKind.Ephemeral);
+            if (ephemeral.Index > 0)
+            {
+                lastPause.Set(ephemeral.PauseDurations[0].TotalSeconds);
+                lastPromoted.Set(ephemeral.PromotedBytes);
+                lastPinned.Set(ephemeral.PinnedObjectsCount);
+            }
+
             jitMethods.Set(System.Runtime.JitInfo.GetCompiledMethodCount());
             jitSeconds.Set(System.Runtime.JitInfo.GetCompilationTime().TotalSeconds);
             foreach (var (generation, gauge) in generations)
