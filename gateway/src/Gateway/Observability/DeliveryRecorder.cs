@@ -10,14 +10,17 @@ namespace PubSubGateway.Observability;
 /// <para>
 /// Observing the Prometheus histogram and counter directly costs several interlocked operations
 /// per delivery on counters every core shares. At a million deliveries a second those cache lines
-/// move between the cores on almost every write. Here each processor adds to its own stripe: one
-/// uncontended interlocked add for the bucket and one for the latency sum, on a line that stays in
-/// that core's cache.
+/// move between the cores on almost every write. Here each processor adds to its own stripe under
+/// that stripe's lock: one uncontended lock per batch a writer sent (or per direct write), plain
+/// adds inside, on lines that stay in that core's cache.
 /// </para>
 /// <para>
-/// A scrape turns each bucket's new deliveries into one <c>Observe(mean, count)</c>. The mean of
-/// values inside a bucket lies inside that bucket, so bucket counts, the count and the sum come out
-/// exactly as if every delivery had been observed on its own.
+/// A scrape takes each stripe's count and sum together under the same lock and turns each
+/// bucket's new deliveries into one <c>Observe(mean, count)</c>. The mean of values inside a
+/// bucket lies inside that bucket, so bucket counts, the count and the sum come out exactly as if
+/// every delivery had been observed on its own. (With two interlocked adds per delivery and no
+/// lock, a scrape could catch a delivery counted but not yet summed; the clamped mean then lost
+/// part of the sum, which a test caught under load.)
 /// </para>
 /// </summary>
 internal sealed class DeliveryRecorder
@@ -31,6 +34,7 @@ internal sealed class DeliveryRecorder
     private readonly double[] _lowerBoundSeconds;
     private readonly double[] _upperBoundSeconds;
     private readonly long[][] _stripes;
+    private readonly Lock[] _stripeLocks;
     private readonly long[][] _flushed;
     private readonly int _stripeMask;
     private readonly int _buckets;
@@ -47,11 +51,13 @@ internal sealed class DeliveryRecorder
         var stripes = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, Environment.ProcessorCount));
         _stripeMask = stripes - 1;
         _stripes = new long[stripes][];
+        _stripeLocks = new Lock[stripes];
         _flushed = new long[stripes][];
         for (var i = 0; i < stripes; i++)
         {
             // Per bucket: count at [Padding + b], sum of Stopwatch ticks at [Padding + buckets + b].
             _stripes[i] = new long[Padding + (2 * _buckets) + Padding];
+            _stripeLocks[i] = new Lock();
             _flushed[i] = new long[2 * _buckets];
         }
     }
@@ -59,15 +65,30 @@ internal sealed class DeliveryRecorder
     /// <summary>Records deliveries stamped at <paramref name="stamps"/> (Stopwatch timestamps) and written at <paramref name="written"/>.</summary>
     public void Record(ReadOnlySpan<long> stamps, long written)
     {
-        var stripe = _stripes[Thread.GetCurrentProcessorId() & _stripeMask];
-        foreach (var stamp in stamps)
+        var index = Thread.GetCurrentProcessorId() & _stripeMask;
+        var stripe = _stripes[index];
+
+        // Several threads can run on one processor in turn: the lock keeps each stripe's count
+        // and sum consistent for a scrape, and is almost never contended.
+        lock (_stripeLocks[index])
         {
-            Add(stripe, written - stamp);
+            foreach (var stamp in stamps)
+            {
+                Add(stripe, written - stamp);
+            }
         }
     }
 
     /// <summary>Records one delivery stamped at <paramref name="stamp"/> and written now.</summary>
-    public void Record(long stamp) => Add(_stripes[Thread.GetCurrentProcessorId() & _stripeMask], Stopwatch.GetTimestamp() - stamp);
+    public void Record(long stamp)
+    {
+        var elapsed = Stopwatch.GetTimestamp() - stamp;
+        var index = Thread.GetCurrentProcessorId() & _stripeMask;
+        lock (_stripeLocks[index])
+        {
+            Add(_stripes[index], elapsed);
+        }
+    }
 
     private void Add(long[] stripe, long elapsed)
     {
@@ -78,10 +99,8 @@ internal sealed class DeliveryRecorder
             bucket++;
         }
 
-        // Several threads can run on one processor in turn, so the adds stay atomic; the line is
-        // almost always already in this core's cache.
-        Interlocked.Increment(ref stripe[Padding + bucket]);
-        Interlocked.Add(ref stripe[Padding + _buckets + bucket], elapsed);
+        stripe[Padding + bucket]++;
+        stripe[Padding + _buckets + bucket] += elapsed;
     }
 
     /// <summary>Moves what was recorded since the last flush into the Prometheus instruments (before each scrape).</summary>
@@ -89,31 +108,40 @@ internal sealed class DeliveryRecorder
     {
         lock (_flushLock)
         {
+            // Take every stripe's new counts and sums, each stripe under its lock, so no delivery is
+            // counted in one scrape and summed in the next.
+            var counts = new long[_buckets];
+            var ticks = new long[_buckets];
+            for (var s = 0; s < _stripes.Length; s++)
+            {
+                var stripe = _stripes[s];
+                var flushed = _flushed[s];
+                lock (_stripeLocks[s])
+                {
+                    for (var bucket = 0; bucket < _buckets; bucket++)
+                    {
+                        var c = stripe[Padding + bucket];
+                        var t = stripe[Padding + _buckets + bucket];
+                        counts[bucket] += c - flushed[bucket];
+                        ticks[bucket] += t - flushed[_buckets + bucket];
+                        flushed[bucket] = c;
+                        flushed[_buckets + bucket] = t;
+                    }
+                }
+            }
+
             long total = 0;
             for (var bucket = 0; bucket < _buckets; bucket++)
             {
-                long count = 0;
-                long ticks = 0;
-                for (var s = 0; s < _stripes.Length; s++)
-                {
-                    var stripe = _stripes[s];
-                    var flushed = _flushed[s];
-                    var c = Volatile.Read(ref stripe[Padding + bucket]);
-                    var t = Volatile.Read(ref stripe[Padding + _buckets + bucket]);
-                    count += c - flushed[bucket];
-                    ticks += t - flushed[_buckets + bucket];
-                    flushed[bucket] = c;
-                    flushed[_buckets + bucket] = t;
-                }
-
+                var count = counts[bucket];
                 if (count <= 0)
                 {
                     continue;
                 }
 
-                // A delivery caught between its two adds shifts a little of the sum to the next
-                // flush; keeping the mean inside the bucket keeps the bucket counts exact anyway.
-                var mean = (double)ticks / count / Stopwatch.Frequency;
+                // Every value in the bucket lies within its bounds, so their mean does too; the clamp
+                // only guards against floating-point rounding at a bound.
+                var mean = (double)ticks[bucket] / count / Stopwatch.Frequency;
                 mean = Math.Min(Math.Max(mean, Math.BitIncrement(_lowerBoundSeconds[bucket])), _upperBoundSeconds[bucket]);
                 _latency.Observe(mean, count);
                 total += count;
