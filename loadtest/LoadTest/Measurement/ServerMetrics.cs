@@ -20,6 +20,14 @@ internal sealed record ServerMetrics(
     /// <summary><c>gateway_connections_opened_total</c>.</summary>
     public double ConnectionsOpened { get; init; }
 
+    /// <summary><c>gateway_process_gc_collections{generation="0"}</c>: every collection (each counts gen0).</summary>
+    public double GcCollections { get; init; }
+
+    /// <summary><c>gateway_process_gc_pause_seconds</c>.</summary>
+    public double GcPauseSeconds { get; init; }
+
+    internal const string Gen0Collections = "gateway_process_gc_collections{generation=\"0\"} ";
+
     private const string LatencyBucket = "gateway_delivery_latency_seconds_bucket{le=\"";
 
     /// <summary>
@@ -57,7 +65,24 @@ internal sealed record ServerMetrics(
             OutboundQueueBytes = samples.GetValueOrDefault("gateway_outbound_queue_bytes"),
             ConnectionsRejected = samples.GetValueOrDefault("gateway_connections_rejected_total"),
             ConnectionsOpened = samples.GetValueOrDefault("gateway_connections_opened_total"),
+            GcCollections = Sample(text, Gen0Collections),
+            GcPauseSeconds = samples.GetValueOrDefault("gateway_process_gc_pause_seconds"),
         };
+    }
+
+    /// <summary>The value of the one sample whose line starts with <paramref name="prefix"/> (name and labels), 0 if absent.</summary>
+    internal static double Sample(string text, string prefix)
+    {
+        var at = text.IndexOf("\n" + prefix, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return 0;
+        }
+
+        var start = at + 1 + prefix.Length;
+        var end = text.IndexOf('\n', start);
+        var value = text.AsSpan(start, (end < 0 ? text.Length : end) - start).Trim();
+        return double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
     }
 
     private static List<(double UpperBound, double Count)> Buckets(string text)

@@ -104,7 +104,14 @@ internal sealed record ServerFigures(
     double CpuSeconds,
     double CpuSecondsPerMillionDeliveries,
     double LatencyP50UpperBoundMs,
-    double LatencyP99UpperBoundMs);
+    double LatencyP99UpperBoundMs)
+{
+    /// <summary>Garbage collections the gateway made in the window (every generation).</summary>
+    public double GcCollections { get; init; }
+
+    /// <summary>Time the gateway was paused for them; every connection stalls meanwhile.</summary>
+    public double GcPauseSeconds { get; init; }
+}
 
 /// <summary>CPU and memory of one process over the measured window, from /proc (or the runtime for the load client).</summary>
 internal sealed record ProcessFigures(double CpuSeconds, double CpuSecondsPerMillionDeliveries, long RssKiB, long PeakRssKiB);

@@ -313,7 +313,11 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
             cpu,
             delivered > 0 ? cpu / delivered * 1e6 : double.NaN,
             ServerMetrics.LatencyPercentile(before, after, 50) * 1000,
-            ServerMetrics.LatencyPercentile(before, after, 99) * 1000);
+            ServerMetrics.LatencyPercentile(before, after, 99) * 1000)
+        {
+            GcCollections = after.GcCollections - before.GcCollections,
+            GcPauseSeconds = after.GcPauseSeconds - before.GcPauseSeconds,
+        };
     }
 
     private static ProcessFigures? Difference(ProcessSample? before, ProcessSample? after, long delivered)
