@@ -25,8 +25,11 @@ build_release() {
 
 # GATEWAY_PROFILE=1 runs loadtest/GatewayProfiler (the same gateway plus an allocation sampler whose
 # per-type report lands in gateway.log when the gateway stops) instead of the plain gateway.
+# GATEWAY_DLL=path/Gateway.dll runs another gateway build (e.g. one built in a git worktree) with
+# this checkout's load tool, for an A/B of gateway code alone.
 gateway_dll() {
-  if [[ "${GATEWAY_PROFILE:-0}" == 1 ]]; then echo loadtest/GatewayProfiler/bin/Release/net10.0/GatewayProfiler.dll
+  if [[ -n "${GATEWAY_DLL:-}" ]]; then echo "$GATEWAY_DLL"
+  elif [[ "${GATEWAY_PROFILE:-0}" == 1 ]]; then echo loadtest/GatewayProfiler/bin/Release/net10.0/GatewayProfiler.dll
   else echo gateway/src/Gateway/bin/Release/net10.0/Gateway.dll; fi
 }
 
