@@ -81,9 +81,13 @@ internal sealed class LeanClientWebSocket : WebSocket
             throw new InvalidOperationException("ReceiveBufferedAsync called in the middle of a message read with ReceiveAsync");
         }
 
+        // Messages handed over before a ping still end this call: the caller flushes them once
+        // this returns, not after the next read (which may be a keep-alive interval away).
+        var handedOver = 0;
         while (true)
         {
             var stop = DeliverBuffered(receiver, out var delivered, out var control);
+            handedOver += delivered;
             switch (stop)
             {
                 case BufferedStop.Close:
@@ -93,7 +97,7 @@ internal sealed class LeanClientWebSocket : WebSocket
                     continue;
             }
 
-            if (delivered > 0)
+            if (handedOver > 0)
             {
                 return true;
             }

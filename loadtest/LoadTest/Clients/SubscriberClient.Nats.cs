@@ -49,6 +49,10 @@ internal sealed partial class SubscriberClient
         {
             Failed = _socket.CloseStatus is null && !cancellationToken.IsCancellationRequested;
         }
+        finally
+        {
+            FlushReceived();
+        }
     }
 
     /// <summary>Reads once from the socket and handles every complete protocol message; false on close.</summary>

@@ -25,6 +25,7 @@ internal sealed partial class SubscriberClient : IAsyncDisposable, IFrameReceive
     private readonly SequenceTracker _sequences;
     private byte[] _buffer;
     private readonly long[] _pendingLatency = new long[LatencyBatch];
+    private readonly long[] _pendingSeq = new long[LatencyBatch];
     private int _pendingCount;
     private long _pendingLastReceive;
     private long _received;
@@ -189,6 +190,11 @@ internal sealed partial class SubscriberClient : IAsyncDisposable, IFrameReceive
         {
             Failed = _socket.CloseStatus is null && !cancellationToken.IsCancellationRequested;
         }
+        finally
+        {
+            // Messages that came in the same read as a close frame (or before an abort) still count.
+            FlushReceived();
+        }
     }
 
     void IFrameReceiver.OnFrame(ReadOnlySpan<byte> payload, long receivedAt)
@@ -221,7 +227,7 @@ internal sealed partial class SubscriberClient : IAsyncDisposable, IFrameReceive
             return;
         }
 
-        _sequences.Record(seq);
+        _pendingSeq[_pendingCount] = seq;
         _pendingLatency[_pendingCount++] = now - timestamp;
         _pendingLastReceive = now;
         if (_pendingCount == LatencyBatch)
@@ -230,7 +236,11 @@ internal sealed partial class SubscriberClient : IAsyncDisposable, IFrameReceive
         }
     }
 
-    /// <summary>Records the latencies of the messages parsed since the last call, then counts them as received.</summary>
+    /// <summary>
+    /// Records the latencies of the messages parsed since the last call, then counts them (sequence
+    /// numbers, received, last receive). In that order: the scenario stops waiting once every client
+    /// has every sequence number, and the latencies must be in the histogram by then.
+    /// </summary>
     private void FlushReceived()
     {
         if (_pendingCount == 0)
@@ -239,6 +249,11 @@ internal sealed partial class SubscriberClient : IAsyncDisposable, IFrameReceive
         }
 
         _latency.Record(_stripe, _pendingLatency.AsSpan(0, _pendingCount));
+        foreach (var seq in _pendingSeq.AsSpan(0, _pendingCount))
+        {
+            _sequences.Record(seq);
+        }
+
         Volatile.Write(ref _lastReceive, _pendingLastReceive);
         Volatile.Write(ref _received, _received + _pendingCount);
         _pendingCount = 0;

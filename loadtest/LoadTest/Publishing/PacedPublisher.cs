@@ -29,8 +29,13 @@ internal sealed class PacedPublisher(IBenchPublisher publisher, IReadOnlyList<st
     public void EndWarmup() => _warmupEndRequested = true;
 
     /// <summary>Warm-up messages carry seq -1, -2, … and are not counted by clients.</summary>
-    public Task RunWarmupAsync(double rate, long count, CancellationToken cancellationToken) =>
-        RunAsync(rate, count, warmup: true, cancellationToken);
+    public Task RunWarmupAsync(double rate, long count, CancellationToken cancellationToken)
+    {
+        // Cleared here, not on the publishing thread: an EndWarmup() right after this call must count.
+        _warmupEndRequested = false;
+        Volatile.Write(ref _warmupSent, 0);
+        return RunAsync(rate, count, warmup: true, cancellationToken);
+    }
 
     public Task RunAsync(double rate, long count, CancellationToken cancellationToken) =>
         RunAsync(rate, count, warmup: false, cancellationToken);
@@ -46,12 +51,6 @@ internal sealed class PacedPublisher(IBenchPublisher publisher, IReadOnlyList<st
         var buffer = new byte[payloadBytes];
         var start = Stopwatch.GetTimestamp();
         long sent = 0;
-        if (warmup)
-        {
-            _warmupEndRequested = false;
-            Volatile.Write(ref _warmupSent, 0);
-        }
-
         while (sent < count && !_stopRequested)
         {
             if (warmup && _warmupEndRequested)

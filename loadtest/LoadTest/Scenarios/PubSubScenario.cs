@@ -212,19 +212,24 @@ internal sealed class PubSubScenario(RunOptions options, TextWriter progress)
         const double MaxBusyFraction = 0.02;
         var jit = JitActivity.ForToolAnd(options.ServerPid);
         await Task.WhenAny(publishing, Task.Delay(TimeSpan.FromSeconds(options.WarmupSeconds), cancellationToken));
-        var before = jit.Sample();
+        jit.BusySinceLastSample();
+        if (jit.Unreadable.Count > 0)
+        {
+            Write($"warm-up: cannot read the threads of process {string.Join(", ", jit.Unreadable)}; its JIT counts as quiet");
+        }
+
         var at = Stopwatch.GetTimestamp();
         while (!publishing.IsCompleted)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             await Task.WhenAny(publishing, Task.Delay(TimeSpan.FromSeconds(1), cancellationToken));
-            var after = jit.Sample();
+            var busy = jit.BusySinceLastSample();
             var now = Stopwatch.GetTimestamp();
-            if (!publishing.IsCompleted && JitActivity.Quiet(before, after, Stopwatch.GetElapsedTime(at, now).TotalSeconds, MaxBusyFraction))
+            if (!publishing.IsCompleted && JitActivity.Quiet(busy, Stopwatch.GetElapsedTime(at, now).TotalSeconds, MaxBusyFraction))
             {
                 return true;
             }
 
-            before = after;
             at = now;
         }
 

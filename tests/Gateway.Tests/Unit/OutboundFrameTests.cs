@@ -41,7 +41,15 @@ public sealed class OutboundFrameTests
         Assert.Equal([0x81, 12, .. "{\"op\":\"ack\"}"u8.ToArray()], frame.Wire.ToArray());
         frame.Release();
     }
+}
 
+/// <summary>
+/// The frame pool is process-wide: these run alone, so no other test's fan-out takes the frames
+/// they release (which would make fresh ones appear and be allocated).
+/// </summary>
+[Collection(nameof(FramePoolCollection))]
+public sealed class OutboundFramePoolTests
+{
     [Fact]
     public void Released_frames_are_reused_clean_and_creating_one_allocates_nothing_once_warm()
     {
@@ -76,4 +84,16 @@ public sealed class OutboundFrameTests
         // Without the pool this was one 56-byte frame per message.
         Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 1024);
     }
+
+    [Fact]
+    public void Releasing_more_often_than_referenced_throws()
+    {
+        var frame = OutboundFrame.Create(10, refs: 1, isMessage: false);
+        frame.Release();
+        Assert.Throws<InvalidOperationException>(frame.Release);
+    }
+
 }
+
+[CollectionDefinition(nameof(FramePoolCollection), DisableParallelization = true)]
+public sealed class FramePoolCollection;

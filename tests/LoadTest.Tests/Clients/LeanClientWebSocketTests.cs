@@ -162,6 +162,32 @@ public sealed class LeanClientWebSocketTests
     }
 
     [Fact]
+    public async Task Buffered_receive_returns_the_messages_read_before_a_ping_once_it_has_answered_it()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var client = new TcpClient();
+        var accept = listener.AcceptTcpClientAsync();
+        await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
+        using var server = await accept;
+        using var socket = new LeanClientWebSocket(client.GetStream(), [], 4096, subProtocol: null);
+
+        // One write: a text message "a", then an empty ping. Nothing follows.
+        await server.GetStream().WriteAsync(new byte[] { 0x81, 0x01, (byte)'a', 0x89, 0x00 });
+        var receiver = new CollectingReceiver();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+
+        // Before the fix this waited for the next socket read, with "a" handed over but not returned.
+        Assert.True(await socket.ReceiveBufferedAsync(receiver, timeout.Token));
+        Assert.Equal([(byte)'a'], Assert.Single(receiver.Messages));
+
+        var pong = new byte[6];
+        await server.GetStream().ReadExactlyAsync(pong, timeout.Token);
+        Assert.Equal(0x8A, pong[0]);
+        Assert.Equal(0x80, pong[1]);
+    }
+
+    [Fact]
     public async Task Buffered_receive_refuses_fragmented_messages()
     {
         await using var pair = await SocketPair.OpenAsync(bufferSize: 4096);

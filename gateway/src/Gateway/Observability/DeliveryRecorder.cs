@@ -65,6 +65,11 @@ internal sealed class DeliveryRecorder
     /// <summary>Records deliveries stamped at <paramref name="stamps"/> (Stopwatch timestamps) and written at <paramref name="written"/>.</summary>
     public void Record(ReadOnlySpan<long> stamps, long written)
     {
+        if (stamps.IsEmpty)
+        {
+            return;
+        }
+
         var index = Thread.GetCurrentProcessorId() & _stripeMask;
         var stripe = _stripes[index];
 
