@@ -45,7 +45,7 @@ internal sealed class ConnectionManager : IDisposable
     /// Every open connection, enumerated without a snapshot: <see cref="ConcurrentDictionary{TKey, TValue}.Values"/>
     /// takes every lock of the dictionary and copies the values into a new array each time (10,000
     /// connections: 80 KB; 19,000: a 152 KB large-object-heap array), which the once-a-second
-    /// sweep did on every node (13 % of the bytes the gateway allocated in the `topics` benchmark,
+    /// sweep did on every node (19 % of the bytes the gateway allocated in the `topics` benchmark,
     /// GatewayProfiler). Callers that need a stable set copy it themselves.
     /// </summary>
     public IEnumerable<ClientConnection> Connections
