@@ -21,6 +21,9 @@ internal sealed class LeanClientWebSocket : WebSocket
 {
     private const int MaxControlPayload = 125;
 
+    /// <summary>Largest message <see cref="ReceiveBufferedAsync"/> takes: it buffers a message whole.</summary>
+    public const int MaxBufferedMessage = 16 * 1024 * 1024;
+
     private readonly Stream _stream;
     private readonly string? _subProtocol;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -274,6 +277,12 @@ internal sealed class LeanClientWebSocket : WebSocket
             if (opcode >= 0x8 && length > MaxControlPayload)
             {
                 throw new WebSocketException($"control frame with a {length}-byte payload");
+            }
+
+            if (length > MaxBufferedMessage)
+            {
+                // The whole message has to fit in the read buffer, which would grow without bound.
+                throw new WebSocketException($"a {length}-byte message is too large for ReceiveBufferedAsync (at most {MaxBufferedMessage} bytes)");
             }
 
             if (_count - headerLength < length)

@@ -14,7 +14,7 @@ namespace PubSubGateway.LoadTest.Clients;
 /// </summary>
 internal sealed partial class SubscriberClient : IAsyncDisposable, IFrameReceiver
 {
-    // Latencies of the messages of one socket read, recorded (and counted) together when the read is done.
+    // Sequence numbers and latencies of the messages of one socket read, recorded together when the read is done.
     private const int LatencyBatch = 64;
 
     private readonly WebSocket _socket;
@@ -197,13 +197,7 @@ internal sealed partial class SubscriberClient : IAsyncDisposable, IFrameReceive
         }
     }
 
-    void IFrameReceiver.OnFrame(ReadOnlySpan<byte> payload, long receivedAt)
-    {
-        if (BenchPayload.IsMessage(payload) && BenchPayload.TryRead(payload, out var seq, out var timestamp))
-        {
-            Record(seq, timestamp, receivedAt);
-        }
-    }
+    void IFrameReceiver.OnFrame(ReadOnlySpan<byte> payload, long receivedAt) => OnMessage(payload, receivedAt);
 
     /// <summary>
     /// When the bytes just parsed reached this process: the time of the socket read that completed
@@ -211,11 +205,13 @@ internal sealed partial class SubscriberClient : IAsyncDisposable, IFrameReceive
     /// </summary>
     private long ReceivedAt() => _socket is LeanClientWebSocket lean ? lean.LastReadTimestamp : Stopwatch.GetTimestamp();
 
-    private void OnMessage(ReadOnlySpan<byte> frame)
+    private void OnMessage(ReadOnlySpan<byte> frame) => OnMessage(frame, ReceivedAt());
+
+    private void OnMessage(ReadOnlySpan<byte> frame, long receivedAt)
     {
         if (BenchPayload.IsMessage(frame) && BenchPayload.TryRead(frame, out var seq, out var timestamp))
         {
-            Record(seq, timestamp, ReceivedAt());
+            Record(seq, timestamp, receivedAt);
         }
     }
 

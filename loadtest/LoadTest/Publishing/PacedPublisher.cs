@@ -56,10 +56,6 @@ internal sealed class PacedPublisher(IBenchPublisher publisher, IReadOnlyList<st
             if (warmup && _warmupEndRequested)
             {
                 count = Math.Min(count, (sent + topics.Count - 1) / topics.Count * topics.Count);
-                if (sent >= count)
-                {
-                    break;
-                }
             }
 
             cancellationToken.ThrowIfCancellationRequested();

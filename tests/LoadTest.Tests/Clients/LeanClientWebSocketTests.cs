@@ -188,6 +188,24 @@ public sealed class LeanClientWebSocketTests
     }
 
     [Fact]
+    public async Task Buffered_receive_refuses_a_message_too_large_to_buffer_without_reading_it()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var client = new TcpClient();
+        var accept = listener.AcceptTcpClientAsync();
+        await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
+        using var server = await accept;
+        using var socket = new LeanClientWebSocket(client.GetStream(), [], 4096, subProtocol: null);
+
+        // A binary frame header announcing 1 GiB, and no payload behind it.
+        await server.GetStream().WriteAsync(new byte[] { 0x82, 127, 0, 0, 0, 0, 0x40, 0, 0, 0 });
+
+        var error = await Assert.ThrowsAsync<WebSocketException>(async () => await socket.ReceiveBufferedAsync(new CollectingReceiver(), default));
+        Assert.Contains("too large", error.Message);
+    }
+
+    [Fact]
     public async Task Buffered_receive_refuses_fragmented_messages()
     {
         await using var pair = await SocketPair.OpenAsync(bufferSize: 4096);

@@ -143,6 +143,13 @@ internal sealed class OutboundFrame
             for (var i = 0; i < _stripes.Length; i++)
             {
                 var stripe = _stripes[(first + i) % _stripes.Length];
+
+                // Under back-pressure every stack stays empty: skip those without taking their locks.
+                if (Volatile.Read(ref stripe.Count) == 0)
+                {
+                    continue;
+                }
+
                 lock (stripe.Lock)
                 {
                     if (stripe.Count > 0)
